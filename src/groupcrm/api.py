@@ -1,0 +1,50 @@
+"""The REST API at /api/v1/: one NinjaAPI that mounts each app's router."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+
+from groupcrm.core import problems
+from groupcrm.core.api_support import TokenAuth, VerifiedSessionAuth
+from groupcrm.core.errors import DomainError
+
+api = NinjaAPI(
+    title="groupcrm API",
+    version="1",
+    description=(
+        "集团客户管理系统 REST API. Authenticate with `Authorization: Bearer <token>` "
+        "(create one on your profile page or with POST /api/v1/auth/token). "
+        "Errors are application/problem+json with per-field messages."
+    ),
+    auth=[TokenAuth(), VerifiedSessionAuth(csrf=True)],
+    throttle=[AnonRateThrottle(settings.API_RATE_LIMIT), AuthRateThrottle(settings.API_RATE_LIMIT)],
+    urls_namespace="api",
+)
+
+api.add_exception_handler(DomainError, problems.on_domain_error)
+api.add_exception_handler(NinjaValidationError, problems.on_validation_error)
+api.add_exception_handler(HttpError, problems.on_http_error)
+api.add_exception_handler(Http404, problems.on_not_found)
+api.add_exception_handler(Exception, problems.on_unexpected)
+
+
+def _mount() -> None:
+    from groupcrm.announcements.api import router as announcements_router
+    from groupcrm.audit.api import router as audit_router
+    from groupcrm.core.api import router as core_router
+    from groupcrm.org.api import auth_router
+    from groupcrm.org.api import router as org_router
+
+    api.add_router("/", core_router)
+    api.add_router("/auth", auth_router)
+    api.add_router("/", org_router)
+    api.add_router("/announcements", announcements_router)
+    api.add_router("/audit", audit_router)
+
+
+_mount()

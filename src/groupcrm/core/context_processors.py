@@ -1,0 +1,53 @@
+"""What every page's shell needs: navigation for the modules that exist, unread count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from groupcrm.core.selectors import unread_count
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Promise
+    url_name: str
+    icon: str
+    module: str
+    action: str = "view"
+
+
+# Later modules (customers, sales, service…) add their entries here when they exist.
+NAVIGATION: list[NavItem] = [
+    NavItem(_("Dashboard"), "dashboard", "speedometer2", ""),
+    NavItem(_("Announcements"), "announcements:list", "megaphone", "announcements"),
+    NavItem(_("Org chart"), "org:chart", "diagram-3", "org"),
+    NavItem(_("Business units"), "org:units", "buildings", "org"),
+    NavItem(_("Users"), "org:users", "people", "org"),
+    NavItem(_("Roles"), "org:roles", "shield-lock", "org", "admin"),
+    NavItem(_("Audit log"), "audit:log", "journal-text", "audit"),
+    NavItem(_("Events"), "system:events", "broadcast", "system", "admin"),
+]
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    actor = getattr(request, "actor", None)
+    if not actor:
+        return {}
+    nav = [
+        {
+            "label": item.label,
+            "url": reverse(item.url_name),
+            "icon": item.icon,
+            "active": request.resolver_match is not None
+            and request.resolver_match.view_name == item.url_name,
+        }
+        for item in NAVIGATION
+        if not item.module or actor.can(item.module, item.action)
+    ]
+    return {"nav": nav, "unread_notifications": unread_count(actor=actor), "actor": actor}

@@ -1,0 +1,19 @@
+from django import forms, template
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+@register.filter
+def bs(field: forms.BoundField) -> SafeString:
+    """Render a form field's widget with the Bootstrap class that fits it."""
+    widget = field.field.widget
+    if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
+        css = "form-check-input"
+    elif isinstance(widget, forms.Select):
+        css = "form-select"
+    else:
+        css = "form-control"
+    if field.errors:
+        css += " is-invalid"
+    return field.as_widget(attrs={"class": css})

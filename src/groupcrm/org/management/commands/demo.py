@@ -1,0 +1,29 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from groupcrm.org.demo import build_demo, demo_exists
+
+
+class Command(BaseCommand):
+    help = "Create the demo group 华夏控股集团 (units, roles, ~30 users) through the services."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--if-empty", action="store_true", help="do nothing if any unit exists")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if demo_exists():
+            if options["if_empty"]:
+                self.stdout.write("demo: data already present, nothing to do")
+                return
+            raise CommandError(
+                "The database already has business units; the demo needs an empty one."
+            )
+        counts = build_demo()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"demo group created: {counts['units']} units, {counts['roles']} roles, "
+                f"{counts['users']} users; password for all: {settings.DEMO_PASSWORD}"
+            )
+        )

@@ -1,0 +1,105 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from groupcrm.announcements import views as announcement_views
+from groupcrm.api import api
+from groupcrm.audit import views as audit_views
+from groupcrm.core import views as core_views
+from groupcrm.org import account_views
+from groupcrm.org import views as org_views
+
+accounts = [
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("2fa/verify/", account_views.two_factor_verify, name="two_factor_verify"),
+    path("2fa/enrol/", account_views.two_factor_enrol, name="two_factor_enrol"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            html_email_template_name=None,
+            email_template_name="registration/password_reset_email.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+]
+
+org = [
+    path("", org_views.chart, name="chart"),
+    path("units/", org_views.units, name="units"),
+    path("units/new/", org_views.unit_create, name="unit_create"),
+    path("units/<int:pk>/", org_views.unit_detail, name="unit"),
+    path("units/<int:pk>/edit/", org_views.unit_edit, name="unit_edit"),
+    path("units/<int:pk>/move/", org_views.unit_move, name="unit_move"),
+    path("units/<int:pk>/toggle/", org_views.unit_toggle, name="unit_toggle"),
+    path("users/", org_views.users, name="users"),
+    path("users/new/", org_views.user_create, name="user_create"),
+    path("users/<int:pk>/", org_views.user_detail, name="user"),
+    path("users/<int:pk>/edit/", org_views.user_edit, name="user_edit"),
+    path("users/<int:pk>/toggle/", org_views.user_toggle, name="user_toggle"),
+    path("users/<int:pk>/reset-2fa/", org_views.user_reset_two_factor, name="user_reset_2fa"),
+    path("users/<int:pk>/memberships/", org_views.membership_add, name="membership_add"),
+    path("memberships/<int:pk>/remove/", org_views.membership_remove, name="membership_remove"),
+    path("roles/", org_views.roles, name="roles"),
+    path("roles/new/", org_views.role_create, name="role_create"),
+    path("roles/<int:pk>/", org_views.role_edit, name="role_edit"),
+]
+
+announcements = [
+    path("", announcement_views.announcement_list, name="list"),
+    path("new/", announcement_views.announcement_create, name="create"),
+    path("<int:pk>/", announcement_views.announcement_detail, name="detail"),
+    path("<int:pk>/edit/", announcement_views.announcement_edit, name="edit"),
+    path("<int:pk>/delete/", announcement_views.announcement_delete, name="delete"),
+]
+
+system = [
+    path("events/", core_views.events, name="events"),
+    path("events/<uuid:pk>/retry/", core_views.event_retry, name="event_retry"),
+]
+
+urlpatterns = [
+    path("", core_views.dashboard, name="dashboard"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include(accounts)),
+    path("profile/", account_views.profile, name="profile"),
+    path("profile/password/", account_views.password_change, name="password_change"),
+    path("profile/2fa/disable/", account_views.two_factor_disable, name="two_factor_disable"),
+    path("profile/tokens/", account_views.token_create, name="token_create"),
+    path("profile/tokens/<int:pk>/revoke/", account_views.token_revoke, name="token_revoke"),
+    path("notifications/", core_views.notifications, name="notifications"),
+    path("notifications/read/", core_views.notifications_read, name="notifications_read"),
+    path("org/", include((org, "org"))),
+    path("announcements/", include((announcements, "announcements"))),
+    path(
+        "audit/",
+        include(
+            (
+                [
+                    path("", audit_views.log, name="log"),
+                    path("<int:pk>/", audit_views.detail, name="detail"),
+                ],
+                "audit",
+            )
+        ),
+    ),
+    path("system/", include((system, "system"))),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("api/v1/", api.urls),
+]
