@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from groupcrm.core import problems
-from groupcrm.core.api_support import TokenAuth, VerifiedSessionAuth
+from groupcrm.core.api_support import TokenAuth, UserThrottle, VerifiedSessionAuth
 from groupcrm.core.errors import DomainError
 
 api = NinjaAPI(
@@ -22,7 +20,7 @@ api = NinjaAPI(
         "Errors are application/problem+json with per-field messages."
     ),
     auth=[TokenAuth(), VerifiedSessionAuth(csrf=True)],
-    throttle=[AnonRateThrottle(settings.API_RATE_LIMIT), AuthRateThrottle(settings.API_RATE_LIMIT)],
+    throttle=[UserThrottle()],
     urls_namespace="api",
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,6 +13,7 @@ from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
+from ninja.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import AuthenticationFailed
@@ -87,3 +89,28 @@ class PagePagination(PaginationBase):
 
 def actor_of(request: HttpRequest) -> Actor:
     return request.actor  # type: ignore[attr-defined]
+
+
+class _ConfiguredRate(SimpleRateThrottle):
+    """Reads its rate from a setting at each request, so operators (and tests) can
+    change it without re-importing the API."""
+
+    setting = "API_RATE_LIMIT"
+
+    def __init__(self) -> None:
+        super().__init__(getattr(settings, self.setting))
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = getattr(settings, self.setting)
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+
+class UserThrottle(_ConfiguredRate, UserRateThrottle):
+    """Per signed-in user (per client IP for anonymous calls)."""
+
+
+class SignInThrottle(_ConfiguredRate, AnonRateThrottle):
+    """Per client IP on the token endpoint, against password guessing."""
+
+    setting = "API_AUTH_RATE_LIMIT"

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from ninja import Query, Router
 from ninja.pagination import paginate
-from ninja.throttling import AnonRateThrottle
 
 from groupcrm.core.actor import Actor
-from groupcrm.core.api_support import PagePagination, actor_of, client_ip
+from groupcrm.core.api_support import PagePagination, SignInThrottle, actor_of, client_ip
 from groupcrm.core.errors import AuthenticationFailed, PermissionDenied
 from groupcrm.org import selectors, services
 from groupcrm.org.models import BusinessUnit
@@ -69,7 +67,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
     "/token",
     auth=None,
     response={201: TokenCreated},
-    throttle=[AnonRateThrottle(settings.API_AUTH_RATE_LIMIT)],
+    throttle=[SignInThrottle()],
     summary="Exchange username + password (+ TOTP code) for an API token",
 )
 def token_obtain(request: HttpRequest, payload: TokenRequest) -> tuple[int, dict[str, Any]]:

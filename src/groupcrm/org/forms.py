@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from groupcrm.core.actor import Actor
 from groupcrm.core.permissions import ACTIONS, MODULES, DataScope
 from groupcrm.org.models import ApiToken, BusinessUnit, Role
+from groupcrm.org.selectors import units_for
 
 
 class UnitChoiceField(forms.ModelChoiceField):
@@ -19,11 +20,11 @@ class UnitChoiceField(forms.ModelChoiceField):
 
 
 def unit_field(
-    actor: Actor, action: str, *, required: bool = True, label: Any = None
+    actor: Actor, action: str, *, module: str = "org", required: bool = True, label: Any = None
 ) -> UnitChoiceField:
-    """A unit picker offering only the active units the actor may ``action`` in."""
+    """A unit picker offering only the active units where the actor may ``action``."""
     return UnitChoiceField(
-        queryset=BusinessUnit.objects.visible_to(actor, action).filter(is_active=True),
+        queryset=units_for(actor=actor, module=module, action=action),
         required=required,
         label=label or _("business unit"),
     )

@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import NotFound
+from groupcrm.core.permissions import DataScope
 from groupcrm.core.scoping import scoped_get
 from groupcrm.org.models import ApiToken, BusinessUnit, Membership, Role, User
 
@@ -20,6 +21,24 @@ def bu_list(
     if active is not None:
         units = units.filter(is_active=active)
     return units.order_by("path")
+
+
+def units_for(*, actor: Actor, module: str, action: str) -> QuerySet[BusinessUnit]:
+    """Units in which ``actor`` may ``action`` rows of ``module``: a unit picker's choices.
+
+    Own and team scopes reach the membership's unit itself; subtree reaches below it."""
+    units = BusinessUnit.objects.filter(is_active=True).order_by("path")
+    if actor.is_system or actor.is_superuser:
+        return units
+    condition = Q(pk__in=[])
+    for grant in actor.grants(module, action):
+        if grant.scope == DataScope.GROUP:
+            return units
+        if grant.scope == DataScope.SUBTREE:
+            condition |= Q(path__startswith=grant.bu_path)
+        else:
+            condition |= Q(pk=grant.bu_id)
+    return units.filter(condition)
 
 
 def bu_get(*, actor: Actor, pk: int, action: str = "view") -> BusinessUnit:

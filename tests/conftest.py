@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from groupcrm.core.testing.personas import Personas, build_personas
+
+REQUIRE = os.environ.get("GROUPCRM_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    return build_personas()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict:
+    return {
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        if REQUIRE:
+            pytest.fail("REDIS_URL must be set when GROUPCRM_REQUIRE_SERVICES=1")
+        pytest.skip("Redis tests run in the PostgreSQL + Redis pass (REDIS_URL unset)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        if REQUIRE:
+            pytest.fail(f"Redis at {url} is required but not reachable: {exc}")
+        pytest.skip(f"Redis not reachable: {exc}")
+    return url
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return f"groupcrm: database={db} redis={'yes' if settings.REDIS_URL else 'no'}"
