@@ -27,7 +27,10 @@ class TestAnnouncementPermissions(ScopedBattery):
 
     def make(self, personas: Personas, unit: str, owner: str) -> Announcement:
         return announcement_create(
-            actor=personas.actor(owner), title=f"{unit} 通知", body="内容", bu_id=personas.units[unit].pk
+            actor=personas.actor(owner),
+            title=f"{unit} 通知",
+            body="内容",
+            bu_id=personas.units[unit].pk,
         )
 
     def edit_form(self, row: Any) -> dict[str, Any]:
@@ -37,17 +40,33 @@ class TestAnnouncementPermissions(ScopedBattery):
 @pytest.mark.django_db
 def test_create_is_audited_and_announced_in_one_transaction(personas: Personas) -> None:
     item = announcement_create(actor=personas.actor("mfg_am"), title="标题", body="正文")
-    record = ChangeRecord.objects.get(object_type="announcements.announcement", object_id=str(item.pk))
+    record = ChangeRecord.objects.get(
+        object_type="announcements.announcement", object_id=str(item.pk)
+    )
     assert record.action == "create" and record.changes["title"] == [None, "标题"]
-    assert OutboxEvent.objects.filter(name="announcements.published", payload__announcement_id=item.pk).exists()
+    assert OutboxEvent.objects.filter(
+        name="announcements.published", payload__announcement_id=item.pk
+    ).exists()
 
 
 @pytest.mark.django_db
-def test_cannot_publish_into_a_unit_outside_scope_and_nothing_is_written(personas: Personas) -> None:
-    before = (Announcement.objects.count(), ChangeRecord.objects.count(), OutboxEvent.objects.count())
+def test_cannot_publish_into_a_unit_outside_scope_and_nothing_is_written(
+    personas: Personas,
+) -> None:
+    before = (
+        Announcement.objects.count(),
+        ChangeRecord.objects.count(),
+        OutboxEvent.objects.count(),
+    )
     with pytest.raises(PermissionDenied):
-        announcement_create(actor=personas.actor("mfg_am"), title="越权", body="x", bu_id=personas.units["fin"].pk)
-    assert (Announcement.objects.count(), ChangeRecord.objects.count(), OutboxEvent.objects.count()) == before
+        announcement_create(
+            actor=personas.actor("mfg_am"), title="越权", body="x", bu_id=personas.units["fin"].pk
+        )
+    assert (
+        Announcement.objects.count(),
+        ChangeRecord.objects.count(),
+        OutboxEvent.objects.count(),
+    ) == before
 
 
 @pytest.mark.django_db
@@ -59,7 +78,9 @@ def test_validation_names_the_fields(personas: Personas) -> None:
 
 @pytest.mark.django_db
 def test_feed_shows_own_units_and_ancestors_only(personas: Personas) -> None:
-    hq = announcement_create(actor=personas.actor("admin"), title="集团", body="x", bu_id=personas.units["hx"].pk)
+    hq = announcement_create(
+        actor=personas.actor("admin"), title="集团", body="x", bu_id=personas.units["hx"].pk
+    )
     fin = announcement_create(actor=personas.actor("fin_am"), title="金融", body="x")
     feed = announcement_feed(actor=personas.actor("sh_am"))
     assert hq in feed and fin not in feed
@@ -68,8 +89,12 @@ def test_feed_shows_own_units_and_ancestors_only(personas: Personas) -> None:
 @pytest.mark.django_db
 def test_api_create_with_unknown_field_is_422_and_writes_nothing(personas: Personas) -> None:
     auth = {"HTTP_AUTHORIZATION": f"Bearer {personas.token('mfg_am')}"}
-    response = Client().post("/api/v1/announcements", {"title": "t", "body": "b", "colour": "red"},
-                             content_type="application/json", **auth)
+    response = Client().post(
+        "/api/v1/announcements",
+        {"title": "t", "body": "b", "colour": "red"},
+        content_type="application/json",
+        **auth,
+    )
     assert response.status_code == 422
     assert "colour" in response.json()["errors"]
     assert not Announcement.objects.exists()
@@ -79,8 +104,15 @@ def test_api_create_with_unknown_field_is_422_and_writes_nothing(personas: Perso
 def test_ui_form_shows_field_errors(personas: Personas) -> None:
     client = Client()
     client.force_login(personas.mfg_am)
-    response = client.post(reverse("announcements:create"),
-                           {"bu": personas.units["mfg"].pk, "title": "x", "body": "y",
-                            "publish_at": "2026-12-01T10:00", "expires_at": "2026-11-01T10:00"})
+    response = client.post(
+        reverse("announcements:create"),
+        {
+            "bu": personas.units["mfg"].pk,
+            "title": "x",
+            "body": "y",
+            "publish_at": "2026-12-01T10:00",
+            "expires_at": "2026-11-01T10:00",
+        },
+    )
     assert response.status_code == 200
     assert 'data-field="expires_at"' in response.content.decode()

@@ -1,10 +1,10 @@
-from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
 from ninja.pagination import paginate
+from ninja.responses import Status
 
 from groupcrm.announcements import selectors, services
 from groupcrm.announcements.schemas import AnnouncementIn, AnnouncementOut, AnnouncementPatch
@@ -21,7 +21,9 @@ def announcement_list(request: HttpRequest, q: str = "", bu_id: int | None = Non
 
 @router.post("", response={201: AnnouncementOut})
 def announcement_create(request: HttpRequest, payload: AnnouncementIn) -> Any:
-    return 201, services.announcement_create(actor=actor_of(request), **payload.model_dump())
+    return Status(
+        201, services.announcement_create(actor=actor_of(request), **payload.model_dump())
+    )
 
 
 @router.get("/{announcement_id}", response=AnnouncementOut)
@@ -41,6 +43,6 @@ def announcement_update(
 
 
 @router.delete("/{announcement_id}", response={204: None})
-def announcement_delete(request: HttpRequest, announcement_id: int) -> tuple[int, None]:
+def announcement_delete(request: HttpRequest, announcement_id: int) -> Status:
     services.announcement_delete(actor=actor_of(request), pk=announcement_id)
-    return 204, None
+    return Status(204, None)

@@ -27,5 +27,7 @@ class AnnouncementForm(forms.Form):
     def __init__(self, *args: Any, actor: Actor, with_unit: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if with_unit:
-            self.fields["bu"] = unit_field(actor, "create", module="announcements", label=_("publish to unit"))
+            self.fields["bu"] = unit_field(
+                actor, "create", module="announcements", label=_("publish to unit")
+            )
             self.order_fields(["bu", "title", "body"])

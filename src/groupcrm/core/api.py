@@ -1,4 +1,3 @@
-from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
@@ -6,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
+from ninja.responses import Status
 
 from groupcrm.core import selectors, services
 from groupcrm.core.api_support import PagePagination, actor_of
@@ -29,6 +29,6 @@ def notification_list(request: HttpRequest, unread: bool = False) -> Any:
 
 
 @router.post("/notifications/{notification_id}/read", response={204: None})
-def notification_read(request: HttpRequest, notification_id: int) -> tuple[int, None]:
+def notification_read(request: HttpRequest, notification_id: int) -> Status:
     services.notification_mark_read(actor=actor_of(request), pk=notification_id)
-    return 204, None
+    return Status(204, None)

@@ -124,3 +124,22 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         _("An unexpected error occurred. It has been logged with the request id."),
         request=request,
     )
+
+
+def axes_lockout(request: HttpRequest, original_response: Any, credentials: Any) -> HttpResponse:
+    """Locked out after repeated failures: problem+json for the API, a page for people."""
+    from django.conf import settings
+    from django.shortcuts import render
+
+    retry = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    if request.path.startswith("/api/"):
+        response = problem(
+            429,
+            "locked_out",
+            _("Too many failed attempts: this account is locked for a while."),
+            request=request,
+        )
+    else:
+        response = render(request, "registration/locked_out.html", status=429)
+    response["Retry-After"] = str(retry)
+    return response

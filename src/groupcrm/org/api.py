@@ -1,6 +1,5 @@
 """Organisation API: me, business units, users, roles, memberships, tokens."""
 
-from __future__ import annotations
 
 from typing import Any
 
@@ -10,6 +9,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from ninja import Query, Router
 from ninja.pagination import paginate
+from ninja.responses import Status
 
 from groupcrm.core.actor import Actor
 from groupcrm.core.api_support import PagePagination, SignInThrottle, actor_of, client_ip
@@ -70,12 +70,9 @@ def me(request: HttpRequest) -> dict[str, Any]:
     throttle=[SignInThrottle()],
     summary="Exchange username + password (+ TOTP code) for an API token",
 )
-def token_obtain(request: HttpRequest, payload: TokenRequest) -> tuple[int, dict[str, Any]]:
+def token_obtain(request: HttpRequest, payload: TokenRequest) -> Status:
     user = authenticate(request, username=payload.username, password=payload.password)
-    if getattr(request, "axes_locked_out", False):
-        raise PermissionDenied(
-            _("Too many failed attempts: this account is locked for a while."), code="locked_out"
-        )
+    # A locked-out account never reaches here: AxesMiddleware answers 429 (locked_out).
     if user is None or not user.is_active:
         raise AuthenticationFailed(_("Wrong username or password."), code="invalid_credentials")
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -96,7 +93,7 @@ def token_obtain(request: HttpRequest, payload: TokenRequest) -> tuple[int, dict
     token, secret = services.token_create(
         actor=actor, name=payload.name, scope=payload.scope, expires_in_days=payload.expires_in_days
     )
-    return 201, {**TokenOut.from_orm(token).model_dump(), "token": secret}
+    return Status(201, {**TokenOut.from_orm(token).model_dump(), "token": secret})
 
 
 @auth_router.get("/tokens", response=list[TokenOut], summary="Your API tokens")
@@ -105,9 +102,9 @@ def token_list(request: HttpRequest) -> Any:
 
 
 @auth_router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke one of your tokens")
-def token_revoke(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def token_revoke(request: HttpRequest, token_id: int) -> Status:
     services.token_revoke(actor=actor_of(request), pk=token_id)
-    return 204, None
+    return Status(204, None)
 
 
 # --- business units ----------------------------------------------------------------------
@@ -131,8 +128,8 @@ def bu_tree(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/business-units", response={201: BusinessUnitOut}, tags=["business units"])
-def bu_create(request: HttpRequest, payload: BusinessUnitIn) -> tuple[int, BusinessUnit]:
-    return 201, services.bu_create(actor=actor_of(request), **payload.model_dump())
+def bu_create(request: HttpRequest, payload: BusinessUnitIn) -> Status:
+    return Status(201, services.bu_create(actor=actor_of(request), **payload.model_dump()))
 
 
 @router.get("/business-units/{bu_id}", response=BusinessUnitOut, tags=["business units"])
@@ -158,9 +155,9 @@ def bu_move(request: HttpRequest, bu_id: int, payload: MoveIn) -> BusinessUnit:
 
 
 @router.delete("/business-units/{bu_id}", response={204: None}, tags=["business units"])
-def bu_delete(request: HttpRequest, bu_id: int) -> tuple[int, None]:
+def bu_delete(request: HttpRequest, bu_id: int) -> Status:
     services.bu_delete(actor=actor_of(request), pk=bu_id)
-    return 204, None
+    return Status(204, None)
 
 
 # --- roles -------------------------------------------------------------------------------
@@ -175,7 +172,7 @@ def role_list(request: HttpRequest) -> Any:
 def role_create(request: HttpRequest, payload: RoleIn) -> Any:
     data = payload.model_dump()
     data.pop("is_active")
-    return 201, services.role_create(actor=actor_of(request), **data)
+    return Status(201, services.role_create(actor=actor_of(request), **data))
 
 
 @router.put("/roles/{role_id}", response=RoleOut, tags=["roles"])
@@ -206,7 +203,7 @@ def user_list(
 
 @router.post("/users", response={201: UserOut}, tags=["users"])
 def user_create(request: HttpRequest, payload: UserIn) -> Any:
-    return 201, services.user_create(actor=actor_of(request), **payload.model_dump())
+    return Status(201, services.user_create(actor=actor_of(request), **payload.model_dump()))
 
 
 @router.get("/users/{user_id}", response=UserOut, tags=["users"])
@@ -235,10 +232,10 @@ def user_memberships(request: HttpRequest, user_id: int) -> Any:
 
 @router.post("/memberships", response={201: MembershipOut}, tags=["users"])
 def membership_add(request: HttpRequest, payload: MembershipIn) -> Any:
-    return 201, services.membership_add(actor=actor_of(request), **payload.model_dump())
+    return Status(201, services.membership_add(actor=actor_of(request), **payload.model_dump()))
 
 
 @router.delete("/memberships/{membership_id}", response={204: None}, tags=["users"])
-def membership_remove(request: HttpRequest, membership_id: int) -> tuple[int, None]:
+def membership_remove(request: HttpRequest, membership_id: int) -> Status:
     services.membership_remove(actor=actor_of(request), pk=membership_id)
-    return 204, None
+    return Status(204, None)

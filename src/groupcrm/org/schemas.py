@@ -1,4 +1,3 @@
-from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
@@ -25,7 +24,7 @@ class BusinessUnitOut(Schema):
 
 
 class BusinessUnitTreeOut(BusinessUnitOut):
-    children: list[BusinessUnitTreeOut] = []
+    children: list["BusinessUnitTreeOut"] = []
 
 
 class BusinessUnitIn(Strict):

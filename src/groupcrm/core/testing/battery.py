@@ -80,8 +80,9 @@ class ScopedBattery:
         response = client.post(reverse(self.ui_edit, args=[row.pk]), self.edit_form(row))
         assert response.status_code == 302, response.content
         api, auth = self.api(personas, "mfg_manager")
-        response = api.patch(f"{self.api_base}/{row.pk}", self.api_patch,
-                             content_type="application/json", **auth)
+        response = api.patch(
+            f"{self.api_base}/{row.pk}", self.api_patch, content_type="application/json", **auth
+        )
         assert response.status_code == 200, response.content
         if self.ui_delete:
             assert client.post(reverse(self.ui_delete, args=[row.pk])).status_code == 302
@@ -107,13 +108,17 @@ class ScopedBattery:
             client = self.ui(personas, who)
             assert client.get(reverse(self.ui_detail, args=[row.pk])).status_code == 404
             assert client.get(reverse(self.ui_edit, args=[row.pk])).status_code == 404
-            assert client.post(reverse(self.ui_edit, args=[row.pk]), self.edit_form(row)).status_code == 404
+            assert (
+                client.post(reverse(self.ui_edit, args=[row.pk]), self.edit_form(row)).status_code
+                == 404
+            )
             if self.ui_delete:
                 assert client.post(reverse(self.ui_delete, args=[row.pk])).status_code == 404
             api, auth = self.api(personas, who)
             assert api.get(f"{self.api_base}/{row.pk}", **auth).status_code == 404
-            response = api.patch(f"{self.api_base}/{row.pk}", self.api_patch,
-                                 content_type="application/json", **auth)
+            response = api.patch(
+                f"{self.api_base}/{row.pk}", self.api_patch, content_type="application/json", **auth
+            )
             assert response.status_code == 404
             assert response["Content-Type"] == "application/problem+json"
             assert api.delete(f"{self.api_base}/{row.pk}", **auth).status_code in (404, 405)

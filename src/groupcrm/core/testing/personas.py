@@ -43,7 +43,9 @@ class Personas:
         return Actor(User.objects.get(pk=self.users[name].pk))
 
     def token(self, name: str, scope: str = "write") -> str:
-        _token, secret = token_create(actor=self.actor(name), name="test", scope=scope, expires_in_days=1)
+        _token, secret = token_create(
+            actor=self.actor(name), name="test", scope=scope, expires_in_days=1
+        )
         return secret
 
 
@@ -57,7 +59,10 @@ def build_personas() -> Personas:
         ("fin", "华夏金融", "subsidiary", "hx"),
     ]:
         p.units[code] = bu_create(
-            actor=system, name=name, code=code, kind=kind,
+            actor=system,
+            name=name,
+            code=code,
+            kind=kind,
             parent_id=p.units[parent].pk if parent else None,
         )
     everything = perms("org", "announcements", "audit", "system")
@@ -65,8 +70,16 @@ def build_personas() -> Personas:
         ("admin", everything, "group"),
         ("analyst", perms("org", "announcements", "audit", actions=("view",)), "group"),
         ("manager", perms("org", "announcements", "audit"), "subtree"),
-        ("lead", perms("org", "announcements", actions=("view", "create", "change", "delete")), "team"),
-        ("am", perms("org", "announcements", actions=("view", "create", "change", "delete")), "own"),
+        (
+            "lead",
+            perms("org", "announcements", actions=("view", "create", "change", "delete")),
+            "team",
+        ),
+        (
+            "am",
+            perms("org", "announcements", actions=("view", "create", "change", "delete")),
+            "own",
+        ),
         ("nobody", [], "own"),
     ]:
         p.roles[code] = role_create(
@@ -85,8 +98,12 @@ def build_personas() -> Personas:
         ("nobody", "mfg", "nobody"),
     ]:
         p.users[username] = user_create(
-            actor=system, username=username, password=PASSWORD,
-            bu_id=p.units[unit].pk, role_id=p.roles[role].pk,
-            display_name=username, email=f"{username}@example.com",
+            actor=system,
+            username=username,
+            password=PASSWORD,
+            bu_id=p.units[unit].pk,
+            role_id=p.roles[role].pk,
+            display_name=username,
+            email=f"{username}@example.com",
         )
     return p
