@@ -10,7 +10,7 @@ export DJANGO_ALLOW_ASYNC_UNSAFE=true
 unset DATABASE_URL REDIS_URL
 
 echo "== groupcrm tests on SQLite =="
-"$PY" -m pytest "$@"
+GROUPCRM_REQUIRE_SERVICES=0 "$PY" -m pytest "$@"
 
 reachable() {
   "$PY" - "$1" "$2" <<'PYCODE'

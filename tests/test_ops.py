@@ -38,7 +38,7 @@ def test_request_id_is_echoed(client: Client) -> None:
 
 def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "groupcrm.settings",
         "SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-1234567890",
         "GROUPCRM_HTTPS": "1",
