@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -15,10 +16,8 @@ def _fresh_cache() -> None:
     """Throttle counters live in the cache (Redis in the second pass): start clean."""
     from django.core.cache import cache
 
-    try:
+    with contextlib.suppress(RuntimeError, DatabaseError):  # no database access here
         cache.clear()
-    except (RuntimeError, DatabaseError):  # no database access in this test
-        pass
 
 
 @pytest.fixture

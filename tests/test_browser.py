@@ -47,7 +47,9 @@ def test_admin_runs_the_foundation_flow(page: Page, live_server, personas: Perso
     expect(page.locator("h1")).to_contain_text("能源经理")
 
     page.goto(f"{base}/org/")
-    expect(page.get_by_test_id("chart-unit").filter(has_text="华夏能源").first).to_contain_text("能源经理")
+    expect(page.get_by_test_id("chart-unit").filter(has_text="华夏能源").first).to_contain_text(
+        "能源经理"
+    )
     page.goto(f"{base}/audit/")
     expect(page.locator("#audit-rows")).to_contain_text("华夏能源")
     page.select_option("select[name=object_type]", "org.user")  # htmx filter
@@ -68,7 +70,9 @@ def test_admin_runs_the_foundation_flow(page: Page, live_server, personas: Perso
     expect(page.locator(".alert-success")).to_be_visible()
 
 
-def test_account_manager_cannot_open_another_bu(page: Page, live_server, personas: Personas) -> None:
+def test_account_manager_cannot_open_another_bu(
+    page: Page, live_server, personas: Personas
+) -> None:
     from groupcrm.announcements.services import announcement_create
 
     item = announcement_create(actor=personas.actor("fin_am"), title="金融内部", body="x")

@@ -48,7 +48,10 @@ def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
     (tmp_path / "vendor").mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "groupcrm.cli", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -1,6 +1,5 @@
 """Organisation API: me, business units, users, roles, memberships, tokens."""
 
-
 from typing import Any
 
 from django.contrib.auth import authenticate
