@@ -116,3 +116,16 @@ def test_ui_form_shows_field_errors(personas: Personas) -> None:
     )
     assert response.status_code == 200
     assert 'data-field="expires_at"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_api_patch_with_null_leaves_the_value_and_never_500s(personas: Personas) -> None:
+    item = announcement_create(actor=personas.actor("mfg_am"), title="原标题", body="正文")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {personas.token('mfg_am')}"}
+    response = Client().patch(
+        f"/api/v1/announcements/{item.pk}",
+        {"title": None, "pinned": None},
+        content_type="application/json",
+        **auth,
+    )
+    assert response.status_code == 200 and response.json()["title"] == "原标题"

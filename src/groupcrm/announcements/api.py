@@ -37,7 +37,10 @@ def announcement_update(
     actor = actor_of(request)
     current = selectors.announcement_get(actor=actor, pk=announcement_id, action="change")
     fields = ("title", "body", "pinned", "publish_at", "expires_at")
-    data = {**{f: getattr(current, f) for f in fields}, **payload.model_dump(exclude_unset=True)}
+    changes = payload.model_dump(exclude_unset=True)
+    # Only the expiry can be cleared with null; other nulls leave the value as is.
+    changes = {k: v for k, v in changes.items() if v is not None or k == "expires_at"}
+    data = {**{f: getattr(current, f) for f in fields}, **changes}
     return services.announcement_update(actor=actor, pk=announcement_id, **data)
 
 

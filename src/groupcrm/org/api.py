@@ -39,7 +39,8 @@ auth_router = Router(tags=["authentication"])
 
 
 def _merge(current: dict[str, Any], patch: Any) -> dict[str, Any]:
-    return {**current, **patch.model_dump(exclude_unset=True)}
+    # null means "leave as is": none of these fields can be emptied to null.
+    return {**current, **patch.model_dump(exclude_unset=True, exclude_none=True)}
 
 
 # --- me ----------------------------------------------------------------------------------
