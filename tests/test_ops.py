@@ -67,3 +67,68 @@ def test_migrations_are_complete() -> None:
 def test_chinese_catalogue_is_complete() -> None:
     po = polib.pofile(str(Path(settings.LOCALE_PATHS[0]) / "zh_Hans" / "LC_MESSAGES" / "django.po"))
     assert not po.untranslated_entries() and not po.fuzzy_entries()
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_the_forwarded_client_is_the_address(personas, settings) -> None:
+    from groupcrm.audit.models import ChangeRecord
+
+    settings.PROXY_COUNT = 1
+    client = Client(REMOTE_ADDR="10.0.0.2")  # nginx
+    client.force_login(personas.admin)
+    client.post(
+        "/org/units/new/",
+        {"name": "代理", "code": "proxy", "kind": "team", "parent": personas.units["hx"].pk},
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9",  # a forged hop, then the real client
+    )
+    assert ChangeRecord.objects.filter(object_repr="代理").get().ip == "203.0.113.9"
+
+
+@pytest.mark.django_db
+def test_without_proxies_the_forwarded_header_is_ignored(personas) -> None:
+    from groupcrm.audit.models import ChangeRecord
+
+    client = Client(REMOTE_ADDR="198.51.100.7")
+    client.force_login(personas.admin)
+    client.post(
+        "/org/units/new/",
+        {"name": "直连", "code": "direct", "kind": "team", "parent": personas.units["hx"].pk},
+        HTTP_X_FORWARDED_FOR="6.6.6.6",
+    )
+    assert ChangeRecord.objects.filter(object_repr="直连").get().ip == "198.51.100.7"
+
+
+@pytest.mark.django_db
+def test_healthz_answers_plain_http_probes_when_https_is_enforced(settings) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+    assert Client().get("/healthz").status_code == 200
+    assert Client().get("/accounts/login/").status_code == 301
+
+
+def test_unknown_api_path_is_problem_json(client: Client) -> None:
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.django_db
+def test_error_log_lines_carry_the_request_id(client: Client, caplog) -> None:
+    from groupcrm.core.logging import RequestIdFilter
+
+    client.get("/api/v1/no-such-thing", HTTP_X_REQUEST_ID="trace-42")
+    record = next(r for r in caplog.records if r.name == "django.request")
+    RequestIdFilter().filter(record)
+    assert record.request_id == "trace-42"
+
+
+def test_periodic_tasks_follow_the_configured_time_zone() -> None:
+    import datetime as dt
+
+    from huey.contrib.djhuey import HUEY
+
+    from groupcrm.core.tasks import clear_expired_sessions
+
+    # Django sets the process TZ to TIME_ZONE; with utc=False Huey's clock is that local time.
+    assert HUEY.utc is False and HUEY._get_timestamp().hour == dt.datetime.now().hour
+    task = clear_expired_sessions.s()
+    assert task.validate_datetime(dt.datetime(2026, 11, 26, 3, 17))
+    assert not task.validate_datetime(dt.datetime(2026, 11, 26, 11, 17))

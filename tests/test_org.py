@@ -38,7 +38,7 @@ def test_moving_under_own_descendant_is_refused_and_nothing_changes(personas: Pe
             pk=personas.units["mfg"].pk,
             parent_id=personas.units["mfg-sh"].pk,
         )
-    assert "parent" in exc.value.fields
+    assert "parent_id" in exc.value.fields
     assert dict(BusinessUnit.objects.values_list("pk", "path")) == paths
 
 
@@ -54,7 +54,7 @@ def test_api_move_under_descendant_is_422_problem(personas: Personas) -> None:
     )
     assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
-    assert "parent" in response.json()["errors"]
+    assert "parent_id" in response.json()["errors"]
 
 
 @pytest.mark.django_db

@@ -6,12 +6,21 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 
 from groupcrm.core import problems
 from groupcrm.core.api_support import TokenAuth, UserThrottle, VerifiedSessionAuth
 from groupcrm.core.errors import DomainError
 
+
+class ReadableJSON(JSONRenderer):
+    """UTF-8 JSON: Chinese stays readable (errors already are)."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=ReadableJSON(),
     title="groupcrm API",
     version="1",
     description=(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +24,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 BASE_DIR = Path(__file__).resolve().parent
-VAR_DIR = Path(os.environ.get("GROUPCRM_VAR_DIR", Path.cwd() / "var")).resolve()
+_CHECKOUT = BASE_DIR.parent.parent
+# Runtime files: the checkout's var/ when run from source (whatever the working
+# directory), else ./var; production sets GROUPCRM_VAR_DIR to an absolute path.
+_DEFAULT_VAR = _CHECKOUT / "var" if (_CHECKOUT / "pyproject.toml").exists() else Path.cwd() / "var"
+VAR_DIR = Path(os.environ.get("GROUPCRM_VAR_DIR", _DEFAULT_VAR)).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
@@ -32,10 +37,20 @@ def _secret_key() -> str:
     if key := os.environ.get("SECRET_KEY"):
         return key
     path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(64))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        # O_EXCL: of several processes starting at once, exactly one writes the key,
+        # created 0600 from the start; the others read it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(64))
+    for _attempt in range(50):
+        if key := path.read_text().strip():
+            return key
+        time.sleep(0.1)  # the writer has created the file but not yet written it
+    raise RuntimeError(f"{path} is empty: delete it or set SECRET_KEY")
 
 
 SECRET_KEY = _secret_key()
@@ -66,6 +81,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "groupcrm.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "groupcrm.core.middleware.RequestIdMiddleware",
@@ -150,6 +166,8 @@ if REDIS_URL:
         "name": os.environ.get("HUEY_NAME", "groupcrm"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
+        # Local time (Django sets the process TZ to TIME_ZONE): crontabs read as in Beijing.
+        "utc": False,
         "consumer": {
             "workers": int(os.environ.get("WORKER_THREADS", "2")),
             "worker_type": "thread",
@@ -161,6 +179,8 @@ else:
         "name": "groupcrm",
         "filename": str(VAR_DIR / "jobs.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
+        # Local time (Django sets the process TZ to TIME_ZONE): crontabs read as in Beijing.
+        "utc": False,
         "consumer": {
             "workers": int(os.environ.get("WORKER_THREADS", "2")),
             "worker_type": "thread",
@@ -205,7 +225,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "groupcrm.core.problems.axes_lockout"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0")) or None
+# Behind N reverse proxies, the client is the Nth address from the right of
+# X-Forwarded-For; TrustedProxyMiddleware puts it into REMOTE_ADDR for everything
+# (lockout, throttles, audit). 0: use the TCP peer, ignore the header (it is forgeable).
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+NINJA_NUM_PROXIES = 0  # ninja's throttles read REMOTE_ADDR, already corrected above
 
 OTP_TOTP_ISSUER = os.environ.get("OTP_ISSUER", "groupcrm")
 PASSWORD_RESET_TIMEOUT = 3600
@@ -225,7 +249,6 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "groupcrm <noreply@localhost>")
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # --- Field encryption keys (used by PII fields; first key encrypts, all decrypt) ------
 GROUPCRM_FIELD_KEYS = env_list("GROUPCRM_FIELD_KEYS")
@@ -252,6 +275,8 @@ STORAGES = {
 # GROUPCRM_HTTPS=1 behind TLS (production): secure cookies, HSTS, redirect to https.
 HTTPS = env_bool("GROUPCRM_HTTPS")
 SECURE_SSL_REDIRECT = HTTPS
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0

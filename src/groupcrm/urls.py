@@ -103,3 +103,5 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", api.urls),
 ]
+
+handler404 = "groupcrm.core.views.not_found"

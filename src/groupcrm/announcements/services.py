@@ -38,7 +38,7 @@ def _unit_for(actor: Actor, bu_id: int | None) -> BusinessUnit:
     unit_id = bu_id or (actor.bu.pk if actor.bu else None)
     unit = BusinessUnit.objects.filter(pk=unit_id, is_active=True).first() if unit_id else None
     if unit is None:
-        raise ValidationError({"bu": _("Choose an active business unit.")})
+        raise ValidationError({"bu_id": _("Choose an active business unit.")})
     return unit
 
 

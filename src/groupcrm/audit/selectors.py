@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from groupcrm.audit.models import ChangeRecord
 from groupcrm.core.actor import Actor
-from groupcrm.org.models import BusinessUnit
+from groupcrm.org.selectors import unit_path
 
 
 def change_record_list(
@@ -28,8 +28,7 @@ def change_record_list(
     if actor_id:
         records = records.filter(actor_id=actor_id)
     if bu_id:
-        path = BusinessUnit.objects.filter(pk=bu_id).values_list("path", flat=True).first() or "-"
-        records = records.filter(bu__path__startswith=path)
+        records = records.filter(bu__path__startswith=unit_path(bu_id))
     if object_type:
         records = records.filter(object_type=object_type)
     if object_id:

@@ -16,6 +16,8 @@ from groupcrm.core.errors import PermissionDenied
 from groupcrm.core.permissions import DataScope
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from groupcrm.org.models import BusinessUnit, User
 
 
@@ -44,6 +46,21 @@ class Actor:
         self.system_reason = system_reason
         # API tokens may be read-only: they never grant more than "view".
         self.token_scope = token_scope
+
+    @classmethod
+    def for_request(
+        cls, request: HttpRequest, user: User, *, token_scope: str | None = None
+    ) -> Actor:
+        """The actor of a web or API request: its request id and client address.
+
+        REMOTE_ADDR is the client's address: TrustedProxyMiddleware has already replaced
+        it with the forwarded one when the app runs behind PROXY_COUNT proxies."""
+        return cls(
+            user,
+            request_id=getattr(request, "request_id", None),
+            ip=request.META.get("REMOTE_ADDR"),
+            token_scope=token_scope,
+        )
 
     @classmethod
     def system(cls, reason: str, *, request_id: str | None = None) -> Actor:

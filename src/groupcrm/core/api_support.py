@@ -16,11 +16,9 @@ from ninja.security.session import SessionAuth
 from ninja.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from groupcrm.core.actor import Actor
-from groupcrm.core.errors import AuthenticationFailed
+from groupcrm.core.errors import AuthenticationFailed, PermissionDenied
 
-
-def client_ip(request: HttpRequest) -> str | None:
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class TokenAuth(HttpBearer):
@@ -43,12 +41,9 @@ class TokenAuth(HttpBearer):
         if found.last_used_at is None or now - found.last_used_at > timedelta(minutes=1):
             type(found).objects.filter(pk=found.pk).update(last_used_at=now)
         request.user = found.user
-        request.actor = Actor(
-            found.user,
-            request_id=getattr(request, "request_id", None),
-            ip=client_ip(request),
-            token_scope=found.scope,
-        )
+        if found.scope == ApiToken.Scope.READ and request.method not in SAFE_METHODS:
+            raise PermissionDenied(_("This token is read-only."), code="read_only_token")
+        request.actor = Actor.for_request(request, found.user, token_scope=found.scope)
         return found.user
 
 

@@ -42,16 +42,6 @@ class Conflict(DomainError):
     default_message = _("This conflicts with the current state of the data.")
 
 
-class RateLimited(DomainError):
-    status = 429
-    code = "rate_limited"
-    default_message = _("Too many requests. Please wait and try again.")
-
-    def __init__(self, message: str | None = None, *, retry_after: int = 60) -> None:
-        self.retry_after = retry_after
-        super().__init__(message)
-
-
 class ValidationError(DomainError):
     """Invalid input; ``fields`` maps a field name to its messages ("" for the whole)."""
 

@@ -26,7 +26,12 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Takes X-Request-ID from a trusted proxy (or makes one) and echoes it back."""
+    """Keeps the caller's X-Request-ID when it is a plain token (a proxy's or a client's,
+    for tracing only: it is never trusted for anything else), else makes one; echoes it.
+
+    The log context is set, not reset, at the end: Django logs 4xx/5xx responses after
+    the whole middleware chain, and those lines must carry the id too. The next request
+    on this thread sets its own."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -34,11 +39,8 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
-        token = request_id_var.set(request.request_id)  # type: ignore[attr-defined]
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
+        request_id_var.set(request.request_id)  # type: ignore[attr-defined]
+        response = self.get_response(request)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response
 
@@ -60,14 +62,12 @@ class SessionTimeoutMiddleware:
                 or now - last_seen > settings.SESSION_IDLE_TIMEOUT
             ):
                 logout(request)
+                if request.path.startswith("/api/"):
+                    return self.get_response(request)  # now anonymous: the API answers 401
                 messages.info(request, _("Your session has expired. Please sign in again."))
                 return redirect_to_login(request.get_full_path())
             request.session["last_seen"] = now
         return self.get_response(request)
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
 
 
 class ActorMiddleware:
@@ -80,7 +80,7 @@ class ActorMiddleware:
         def build() -> Actor | None:
             if not request.user.is_authenticated:
                 return None
-            return Actor(request.user, request_id=request.request_id, ip=_client_ip(request))  # type: ignore[attr-defined]
+            return Actor.for_request(request, request.user)  # type: ignore[arg-type]
 
         request.actor = SimpleLazyObject(build)  # type: ignore[attr-defined]
         return self.get_response(request)
@@ -109,3 +109,21 @@ class DomainErrorMiddleware:
                 response["HX-Redirect"] = back
             return response
         return render(request, "error.html", {"error": exc}, status=exc.status)
+
+
+class TrustedProxyMiddleware:
+    """Behind PROXY_COUNT reverse proxies, REMOTE_ADDR becomes the client's address as
+    seen by the outermost proxy we trust. Without proxies the header is ignored: a
+    client could write anything into it."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.count = settings.PROXY_COUNT
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if self.count and forwarded:
+            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+            if hops:
+                request.META["REMOTE_ADDR"] = hops[-min(self.count, len(hops))]
+        return self.get_response(request)

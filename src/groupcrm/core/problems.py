@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
-from groupcrm.core.errors import DomainError, RateLimited
+from groupcrm.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,7 @@ def _field_name(loc: list[Any]) -> str:
 
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     errors = getattr(exc, "fields", None)
-    response = problem(exc.status, exc.code, str(exc.message), errors=errors, request=request)
-    if isinstance(exc, RateLimited):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
+    return problem(exc.status, exc.code, str(exc.message), errors=errors, request=request)
 
 
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from groupcrm.core.actor import Actor
 from groupcrm.core.models import Notification, OutboxEvent
@@ -21,3 +21,10 @@ def outbox_list(*, actor: Actor, status: str = "") -> QuerySet[OutboxEvent]:
     actor.require("system", "admin")
     events = OutboxEvent.objects.select_related("actor").order_by("-occurred_at")
     return events.filter(status=status) if status else events
+
+
+def outbox_status_counts(*, actor: Actor) -> dict[str, int]:
+    actor.require("system", "admin")
+    return dict(
+        OutboxEvent.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )

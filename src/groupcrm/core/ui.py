@@ -21,10 +21,13 @@ def paginate(request: HttpRequest, items: Any, per_page: int = PAGE_SIZE) -> Pag
 
 
 def apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's field errors on the form; unknown fields go to the top."""
+    """Show a service's field errors on the form; unknown fields go to the top.
+
+    Services name references by id (``parent_id``); forms by object (``parent``)."""
     for name, msgs in exc.fields.items():
+        field = name if name in form.fields else name.removesuffix("_id")
         for msg in msgs:
-            form.add_error(name if name in form.fields else None, msg)
+            form.add_error(field if field in form.fields else None, msg)
     if not exc.fields:
         form.add_error(None, str(exc.message))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -14,10 +13,11 @@ from huey.contrib.djhuey import HUEY
 
 from groupcrm.announcements.selectors import announcement_feed
 from groupcrm.audit.selectors import activity_by_day, change_record_list
-from groupcrm.core import selectors, services
+from groupcrm.core import problems, selectors, services
+from groupcrm.core.errors import NotFound
 from groupcrm.core.models import OutboxEvent
 from groupcrm.core.ui import paginate
-from groupcrm.org.models import BusinessUnit, Membership, User
+from groupcrm.org.selectors import org_summary
 
 
 @login_required
@@ -26,31 +26,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     context: dict = {"announcements": announcement_feed(actor=actor)}
     if actor.can("org", "view"):
-        units = BusinessUnit.objects.visible_to(actor).filter(is_active=True)
-        people = User.objects.visible_to(actor).filter(is_active=True)
-        top = units.order_by("depth").first()
-        by_unit = []
-        if top is not None:
-            for child in units.filter(parent=top).order_by("name"):
-                n = (
-                    Membership.objects.filter(bu__path__startswith=child.path, user__is_active=True)
-                    .values("user")
-                    .distinct()
-                    .count()
-                )
-                by_unit.append({"name": child.name, "value": n})
-        context.update(unit_count=units.count(), user_count=people.count(), users_by_unit=by_unit)
+        context.update(org_summary(actor=actor))
     if actor.can("audit", "view"):
         context["recent"] = change_record_list(actor=actor)[:8]
         context["activity"] = [
             {"day": day.isoformat(), "count": n} for day, n in activity_by_day(actor=actor)
         ]
     if actor.can("system", "admin"):
-        context["event_status"] = dict(
-            OutboxEvent.objects.values_list("status")
-            .annotate(n=Count("id"))
-            .values_list("status", "n")
-        )
+        context["event_status"] = selectors.outbox_status_counts(actor=actor)
     return render(request, "dashboard.html", context)
 
 
@@ -91,6 +74,13 @@ def event_retry(request: HttpRequest, pk: str) -> HttpResponse:
     services.outbox_retry(actor=request.actor, event_id=pk)
     messages.success(request, _("The event will be delivered again."))
     return redirect("system:events")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 handler: problem+json under /api/, the error page elsewhere."""
+    if request.path.startswith("/api/"):
+        return problems.on_not_found(request, exception)  # type: ignore[arg-type]
+    return render(request, "error.html", {"error": NotFound()}, status=404)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

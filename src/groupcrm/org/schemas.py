@@ -132,7 +132,7 @@ class TokenRequest(Strict):
     otp_code: str | None = None
     name: str = "API"
     scope: Literal["read", "write"] = "read"
-    expires_in_days: int = Field(30, ge=1, le=3650)
+    expires_in_days: int = 30  # checked by the service against API_TOKEN_MAX_DAYS
 
 
 class TokenOut(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
@@ -39,6 +40,12 @@ def units_for(*, actor: Actor, module: str, action: str) -> QuerySet[BusinessUni
         else:
             condition |= Q(pk=grant.bu_id)
     return units.filter(condition)
+
+
+def unit_path(bu_id: int) -> str:
+    """The tree path of a unit, for "this unit and below" filters; an unknown id gives
+    a path no unit has, so the filter matches nothing."""
+    return BusinessUnit.objects.filter(pk=bu_id).values_list("path", flat=True).first() or "-"
 
 
 def bu_get(*, actor: Actor, pk: int, action: str = "view") -> BusinessUnit:
@@ -129,3 +136,23 @@ def role_get(*, actor: Actor, pk: int) -> Role:
 
 def token_list(*, actor: Actor) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user_id=actor.user_id)
+
+
+def org_summary(*, actor: Actor) -> dict[str, Any]:
+    """Dashboard figures within the viewer's scope: active units and users, and active
+    users per top-level unit (two counts and one membership query, whatever the size)."""
+    units = bu_list(actor=actor, active=True)
+    people = User.objects.visible_to(actor).filter(is_active=True)
+    top = units.order_by("depth").first()
+    by_unit: list[dict[str, Any]] = []
+    if top is not None:
+        children = list(units.filter(parent=top).order_by("name"))
+        members = set(
+            Membership.objects.filter(bu__path__startswith=top.path, user__in=people)
+            .values_list("user_id", "bu__path")
+            .distinct()
+        )
+        for child in children:
+            users = {uid for uid, path in members if path.startswith(child.path)}
+            by_unit.append({"name": child.name, "value": len(users)})
+    return {"unit_count": units.count(), "user_count": people.count(), "users_by_unit": by_unit}

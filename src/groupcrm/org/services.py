@@ -85,7 +85,7 @@ def bu_create(
     else:
         parent = scoped_get(BusinessUnit, actor=actor, pk=parent_id, action="create")
         if not parent.is_active:
-            raise ValidationError({"parent": _("The parent unit is inactive.")})
+            raise ValidationError({"parent_id": _("The parent unit is inactive.")})
     unit = BusinessUnit(name=name, code=code, kind=kind, parent=parent)
     _save_unique_bu(unit)
     unit.path = (parent.path if parent else "") + unit.own_segment()
@@ -114,16 +114,16 @@ def bu_move(*, actor: Actor, pk: int, parent_id: int) -> BusinessUnit:
     """Re-hang a unit (and its whole subtree) under another parent in one operation."""
     unit = scoped_get(BusinessUnit, actor=actor, pk=pk, action="change")
     if unit.parent_id is None:
-        raise ValidationError({"parent": _("The group's top unit cannot be moved.")})
+        raise ValidationError({"parent_id": _("The group's top unit cannot be moved.")})
     parent = scoped_get(BusinessUnit, actor=actor, pk=parent_id, action="change")
     if parent.is_descendant_of(unit):
         raise ValidationError(
-            {"parent": _("A unit cannot be moved under itself or one of its own sub-units.")}
+            {"parent_id": _("A unit cannot be moved under itself or one of its own sub-units.")}
         )
     if parent.pk == unit.parent_id:
         return unit
     if BusinessUnit.objects.filter(parent=parent, name=unit.name).exists():
-        raise ValidationError({"parent": _("The new parent already has a unit with this name.")})
+        raise ValidationError({"parent_id": _("The new parent already has a unit with this name.")})
     before = snapshot(unit)
     old_prefix, new_prefix = unit.path, parent.path + unit.own_segment()
     depth_delta = parent.depth + 1 - unit.depth
@@ -327,7 +327,7 @@ def user_create(
     bu = scoped_get(BusinessUnit, actor=actor, pk=bu_id, action="create")
     role = Role.objects.filter(pk=role_id, is_active=True).first()
     if role is None:
-        raise ValidationError({"role": _("Choose an active role.")})
+        raise ValidationError({"role_id": _("Choose an active role.")})
     _check_no_escalation(actor, role)
     user = User(
         username=username,
@@ -427,7 +427,7 @@ def membership_add(
     bu = scoped_get(BusinessUnit, actor=actor, pk=bu_id, action="admin")
     role = Role.objects.filter(pk=role_id, is_active=True).first()
     if role is None:
-        raise ValidationError({"role": _("Choose an active role.")})
+        raise ValidationError({"role_id": _("Choose an active role.")})
     _check_no_escalation(actor, role)
     if Membership.objects.filter(user=user, bu=bu, role=role).exists():
         raise Conflict(_("This user already holds that role in that unit."))
