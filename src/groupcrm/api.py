@@ -44,6 +44,7 @@ def _mount() -> None:
     from groupcrm.announcements.api import router as announcements_router
     from groupcrm.audit.api import router as audit_router
     from groupcrm.core.api import router as core_router
+    from groupcrm.customers import api as customers
     from groupcrm.org.api import auth_router
     from groupcrm.org.api import router as org_router
 
@@ -52,6 +53,11 @@ def _mount() -> None:
     api.add_router("/", org_router)
     api.add_router("/announcements", announcements_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/customers", customers.router)
+    api.add_router("/relationships", customers.relationships)
+    api.add_router("/contacts", customers.contacts)
+    api.add_router("/followups", customers.followups)
+    api.add_router("/change-requests", customers.change_requests)
 
 
 _mount()

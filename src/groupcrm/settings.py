@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "groupcrm.org",
     "groupcrm.audit",
     "groupcrm.announcements",
+    "groupcrm.customers",
 ]
 
 MIDDLEWARE = [
@@ -248,10 +249,13 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
 EMAIL_TIMEOUT = 10
+# The address people reach the app at, for links in emails sent by background jobs.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "groupcrm <noreply@localhost>")
 
 # --- Field encryption keys (used by PII fields; first key encrypts, all decrypt) ------
 GROUPCRM_FIELD_KEYS = env_list("GROUPCRM_FIELD_KEYS")
+GROUPCRM_INDEX_KEY = os.environ.get("GROUPCRM_INDEX_KEY", "")
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -6,6 +6,7 @@ from groupcrm.announcements import views as announcement_views
 from groupcrm.api import api
 from groupcrm.audit import views as audit_views
 from groupcrm.core import views as core_views
+from groupcrm.customers import views as customer_views
 from groupcrm.org import account_views
 from groupcrm.org import views as org_views
 
@@ -68,6 +69,45 @@ announcements = [
     path("<int:pk>/delete/", announcement_views.announcement_delete, name="delete"),
 ]
 
+c = customer_views
+customers = [
+    path("", c.customer_list, name="list"),
+    path("new/", c.customer_create, name="create"),
+    path("pick/", c.customer_pick, name="pick"),
+    path("export/", c.customer_export, name="export"),
+    path("bulk/", c.customer_bulk, name="bulk"),
+    path("views/", c.saved_view_create, name="saved_view_create"),
+    path("views/<int:pk>/delete/", c.saved_view_remove, name="saved_view_delete"),
+    path("<int:pk>/", c.customer_detail, name="detail"),
+    path("<int:pk>/edit/", c.customer_edit, name="edit"),
+    path("<int:pk>/move/", c.customer_move, name="move"),
+    path("<int:pk>/hierarchy/", c.customer_hierarchy, name="hierarchy"),
+    path("<int:pk>/history/", c.customer_history, name="history"),
+    path("<int:pk>/follow/", c.customer_follow, name="follow"),
+    path("<int:pk>/relationships/", c.relationship_start, name="relationship_start"),
+    path("<int:pk>/contacts/new/", c.contact_create, name="contact_create"),
+    path("<int:pk>/followups/new/", c.followup_create, name="followup_create"),
+    path("changes/", c.change_requests, name="changes"),
+    path("changes/<int:pk>/decide/", c.change_request_decide, name="change_decide"),
+    path("relationships/", c.relationship_list, name="relationships"),
+    path("relationships/<int:pk>/", c.relationship_detail, name="relationship"),
+    path("relationships/<int:pk>/edit/", c.relationship_edit, name="relationship_edit"),
+    path("relationships/<int:pk>/assign/", c.relationship_assign, name="relationship_assign"),
+    path("relationships/<int:pk>/claim/", c.relationship_claim, name="relationship_claim"),
+    path("relationships/<int:pk>/release/", c.relationship_release, name="relationship_release"),
+    path("relationships/<int:pk>/collaborators/", c.collaborator_set, name="collaborator_set"),
+    path("pool/", c.pool, name="pool"),
+    path("pool/rules/<int:bu_id>/", c.pool_rule_edit, name="pool_rule"),
+    path("contacts/<int:pk>/edit/", c.contact_edit, name="contact_edit"),
+    path("contacts/<int:pk>/reveal/", c.contact_reveal, name="contact_reveal"),
+    path("contacts/<int:pk>/move/", c.contact_move, name="contact_move"),
+    path("contacts/<int:pk>/delete/", c.contact_delete, name="contact_delete"),
+    path("followups/", c.followup_list, name="followups"),
+    path("followups/<int:pk>/", c.followup_detail, name="followup"),
+    path("followups/<int:pk>/edit/", c.followup_edit, name="followup_edit"),
+    path("followups/<int:pk>/delete/", c.followup_delete, name="followup_delete"),
+]
+
 system = [
     path("events/", core_views.events, name="events"),
     path("events/<uuid:pk>/retry/", core_views.event_retry, name="event_retry"),
@@ -86,6 +126,7 @@ urlpatterns = [
     path("notifications/read/", core_views.notifications_read, name="notifications_read"),
     path("org/", include((org, "org"))),
     path("announcements/", include((announcements, "announcements"))),
+    path("customers/", include((customers, "customers"))),
     path(
         "audit/",
         include(

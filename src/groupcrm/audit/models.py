@@ -56,6 +56,9 @@ class ChangeRecord(ScopedModel):
     object_type = models.CharField(_("object type"), max_length=60)
     object_id = models.CharField(_("object id"), max_length=64)
     object_repr = models.CharField(_("object"), max_length=200)
+    # What the object belongs to ("customers.customer:42"), so that one customer's
+    # timeline finds the changes of its contacts and relationships too.
+    subject = models.CharField(_("subject"), max_length=80, blank=True)
     changes = models.JSONField(_("changes"), default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
@@ -67,14 +70,17 @@ class ChangeRecord(ScopedModel):
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
             models.Index(fields=["actor", "at"], name="audit_actor_at"),
+            models.Index(fields=["subject", "id"], name="audit_subject"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_type}#{self.object_id}"
 
     def canonical(self) -> dict[str, Any]:
-        """The content the hash covers (everything but the hash itself)."""
-        return {
+        """The content the hash covers (everything but the hash itself).
+
+        ``subject`` came later: it is covered when set, so older records keep their hash."""
+        content = {
             "at": self.at.isoformat(),
             "actor": self.actor_id,
             "actor_label": self.actor_label,
@@ -89,6 +95,9 @@ class ChangeRecord(ScopedModel):
             "changes": self.changes,
             "prev_hash": self.prev_hash,
         }
+        if self.subject:
+            content["subject"] = self.subject
+        return content
 
     def compute_hash(self) -> str:
         blob = json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, default=str)
@@ -101,3 +110,51 @@ class ChangeRecord(ScopedModel):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError("change records are append-only")
+
+
+class AccessRecord(ScopedModel):
+    """Who saw which personal data of whom (a reveal), and who exported what (§7)."""
+
+    scope_module = "audit"
+    scope_owner_field = "actor"
+
+    class Kind(models.TextChoices):
+        REVEAL = "reveal", _("Revealed personal data")
+        EXPORT = "export", _("Exported")
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    bu = models.ForeignKey(
+        "org.BusinessUnit",
+        verbose_name=_("business unit"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    object_type = models.CharField(_("object type"), max_length=60)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("access record")
+        verbose_name_plural = _("access records")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="access_object")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.object_type}#{self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("access records are append-only")
+        super().save(*args, **kwargs)

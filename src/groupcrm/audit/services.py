@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from groupcrm.audit.models import ChangeRecord
+from groupcrm.audit.models import AccessRecord, ChangeRecord
 from groupcrm.core.actor import Actor
 
 GENESIS = "0" * 64
@@ -53,6 +53,15 @@ def _object_bu_id(obj: models.Model, actor: Actor) -> int | None:
     return actor.bu.pk if actor.bu else None
 
 
+def subject_of(obj: models.Model) -> str:
+    """``label:pk`` of what ``obj`` belongs to (its ``audit_subject()``), else ""."""
+    subject = getattr(obj, "audit_subject", None)
+    if subject is None:
+        return ""
+    target = subject()
+    return f"{target._meta.label_lower}:{target.pk}"
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -82,6 +91,7 @@ def audit_record(
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         object_repr=str(obj)[:200],
+        subject=subject_of(obj),
         changes=to_json(changes),
         prev_hash=prev or GENESIS,
     )
@@ -137,3 +147,26 @@ def audit_verify() -> tuple[int, ChangeRecord | None, str]:
         prev = record.hash
         checked += 1
     return checked, None, ""
+
+
+def access_record(
+    *,
+    actor: Actor,
+    kind: str,
+    object_type: str,
+    object_id: str = "",
+    object_repr: str = "",
+    detail: str = "",
+) -> AccessRecord:
+    """Log a reveal of personal data or an export, in the caller's transaction."""
+    return AccessRecord.objects.create(
+        actor_id=actor.user_id,
+        bu_id=actor.bu.pk if actor.bu else None,
+        request_id=actor.request_id,
+        ip=actor.ip,
+        kind=kind,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:200],
+        detail=detail[:300],
+    )

@@ -25,6 +25,11 @@ class NavItem:
 # Later modules (customers, sales, service…) add their entries here when they exist.
 NAVIGATION: list[NavItem] = [
     NavItem(_("Dashboard"), "dashboard", "speedometer2", ""),
+    NavItem(_("Customers"), "customers:list", "building", "customers"),
+    NavItem(_("My customers"), "customers:relationships", "person-vcard", "customers"),
+    NavItem(_("Public pool"), "customers:pool", "water", "customers"),
+    NavItem(_("Follow-ups"), "customers:followups", "chat-left-text", "followups"),
+    NavItem(_("Approvals"), "customers:changes", "check2-square", "customers", "approve"),
     NavItem(_("Announcements"), "announcements:list", "megaphone", "announcements"),
     NavItem(_("Org chart"), "org:chart", "diagram-3", "org"),
     NavItem(_("Business units"), "org:units", "buildings", "org"),

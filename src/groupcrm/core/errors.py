@@ -3,6 +3,8 @@ in one place (core.middleware.DomainErrorMiddleware and groupcrm.api)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,10 +13,19 @@ class DomainError(Exception):
     code = "error"
     default_message = _("The request could not be completed.")
 
-    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         self.message = message or self.default_message
         if code:
             self.code = code
+        # Machine-readable details the API adds to the problem body (e.g. the existing
+        # record a duplicate points to); only what the caller may see.
+        self.extra = extra or {}
         super().__init__(str(self.message))
 
 
@@ -53,6 +64,9 @@ class ValidationError(DomainError):
         self,
         fields: dict[str, list[str] | str] | None = None,
         message: str | None = None,
+        *,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.fields: dict[str, list[str]] = {
             name: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
@@ -60,4 +74,4 @@ class ValidationError(DomainError):
         }
         if message is None and len(self.fields) == 1 and "" in self.fields:
             message = self.fields[""][0]
-        super().__init__(message)
+        super().__init__(message, code=code, extra=extra)

@@ -46,6 +46,7 @@ def problem(
     title: str | None = None,
     errors: dict[str, list[str]] | None = None,
     request: HttpRequest | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JsonResponse:
     body: dict[str, Any] = {
         "type": f"urn:groupcrm:problem:{code}",
@@ -56,6 +57,7 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     if request is not None and getattr(request, "request_id", None):
         body["request_id"] = request.request_id
     return JsonResponse(
@@ -74,7 +76,9 @@ def _field_name(loc: list[Any]) -> str:
 
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     errors = getattr(exc, "fields", None)
-    return problem(exc.status, exc.code, str(exc.message), errors=errors, request=request)
+    return problem(
+        exc.status, exc.code, str(exc.message), errors=errors, request=request, extra=exc.extra
+    )
 
 
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:

@@ -30,7 +30,7 @@ class ScopedQuerySet(models.QuerySet):
             return self.none()
         if actor.is_system or actor.is_superuser:
             return self
-        condition = NOTHING
+        condition = model.shared_q(actor, action)
         for grant in actor.grants(model.scope_module, action):
             if grant.scope == DataScope.GROUP:
                 return self
@@ -53,6 +53,11 @@ class ScopedModel(models.Model):
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def shared_q(cls, actor: Actor, action: str) -> Q:
+        """Rows shared with the actor beyond their grants (e.g. collaborators)."""
+        return NOTHING
 
     @classmethod
     def scope_q(cls, grant: Grant, actor: Actor) -> Q:

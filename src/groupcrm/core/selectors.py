@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from groupcrm.core.actor import Actor
-from groupcrm.core.models import Notification, OutboxEvent
+from groupcrm.core.models import Notification, OutboxEvent, SavedView
 
 
 def notification_list(*, actor: Actor, unread: bool = False) -> QuerySet[Notification]:
@@ -28,3 +28,7 @@ def outbox_status_counts(*, actor: Actor) -> dict[str, int]:
     return dict(
         OutboxEvent.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )
+
+
+def saved_view_list(*, actor: Actor, page: str) -> QuerySet[SavedView]:
+    return SavedView.objects.filter(user_id=actor.user_id, page=page)

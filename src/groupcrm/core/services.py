@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 
 from groupcrm.audit.services import audit_action
 from groupcrm.core.actor import Actor
-from groupcrm.core.errors import Conflict, NotFound
+from groupcrm.core.errors import Conflict, NotFound, ValidationError
 from groupcrm.core.events import wake_worker
-from groupcrm.core.models import Notification, OutboxEvent
+from groupcrm.core.models import Notification, OutboxEvent, SavedView
 
 
 def notification_create(
@@ -54,3 +54,25 @@ def outbox_retry(*, actor: Actor, event_id: str) -> OutboxEvent:
     )
     transaction.on_commit(wake_worker)
     return event
+
+
+@transaction.atomic
+def saved_view_save(*, actor: Actor, page: str, name: str, query: str) -> SavedView:
+    """Save (or overwrite, by name) the actor's filter of a list page."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("This field is required.")})
+    if len(name) > 60:
+        raise ValidationError({"name": _("At most 60 characters.")})
+    if len(query) > 1000:
+        raise ValidationError({"query": _("These filters are too long to save.")})
+    view, _created = SavedView.objects.update_or_create(
+        user_id=actor.user_id, page=page, name=name, defaults={"query": query.lstrip("?")}
+    )
+    return view
+
+
+@transaction.atomic
+def saved_view_delete(*, actor: Actor, pk: int) -> None:
+    if not SavedView.objects.filter(user_id=actor.user_id, pk=pk).delete()[0]:
+        raise NotFound()

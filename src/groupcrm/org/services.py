@@ -16,8 +16,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F, ProtectedError, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -28,6 +27,7 @@ from groupcrm.core.errors import Conflict, NotFound, PermissionDenied, Validatio
 from groupcrm.core.events import publish
 from groupcrm.core.permissions import DataScope, all_permissions
 from groupcrm.core.scoping import scoped_get
+from groupcrm.core.tree import move_subtree
 from groupcrm.org.models import ApiToken, BusinessUnit, Membership, Role, User
 
 SCOPE_ORDER = [s.value for s in DataScope]
@@ -125,14 +125,7 @@ def bu_move(*, actor: Actor, pk: int, parent_id: int) -> BusinessUnit:
     if BusinessUnit.objects.filter(parent=parent, name=unit.name).exists():
         raise ValidationError({"parent_id": _("The new parent already has a unit with this name.")})
     before = snapshot(unit)
-    old_prefix, new_prefix = unit.path, parent.path + unit.own_segment()
-    depth_delta = parent.depth + 1 - unit.depth
-    BusinessUnit.objects.filter(path__startswith=old_prefix).update(
-        path=Concat(Value(new_prefix), Substr("path", len(old_prefix) + 1)),
-        depth=F("depth") + depth_delta,
-    )
-    BusinessUnit.objects.filter(pk=unit.pk).update(parent=parent)
-    unit.refresh_from_db()
+    move_subtree(BusinessUnit, unit, parent)
     audit_update(actor=actor, obj=unit, before=before, verb="move")
     publish(
         actor=actor,

@@ -18,7 +18,12 @@ MODULE_ACTIONS = {
     "announcements": ["view", "create", "change", "delete"],
     "audit": ["view", "export"],
     "system": ["view", "admin"],
+    "customers": ["view", "create", "change", "delete", "export", "approve", "admin"],
+    "contacts": ["view", "create", "change", "delete", "export", "reveal_pii"],
+    "followups": ["view", "create", "change", "delete", "export"],
 }
+WORK = ("view", "create", "change", "delete")
+CRM = ("customers", "contacts", "followups")
 
 
 def perms(*modules: str, actions: tuple[str, ...] | None = None) -> list[str]:
@@ -65,21 +70,13 @@ def build_personas() -> Personas:
             kind=kind,
             parent_id=p.units[parent].pk if parent else None,
         )
-    everything = perms("org", "announcements", "audit", "system")
+    everything = perms("org", "announcements", "audit", "system", *CRM)
     for code, permissions, scope in [
         ("admin", everything, "group"),
-        ("analyst", perms("org", "announcements", "audit", actions=("view",)), "group"),
-        ("manager", perms("org", "announcements", "audit"), "subtree"),
-        (
-            "lead",
-            perms("org", "announcements", actions=("view", "create", "change", "delete")),
-            "team",
-        ),
-        (
-            "am",
-            perms("org", "announcements", actions=("view", "create", "change", "delete")),
-            "own",
-        ),
+        ("analyst", perms("org", "announcements", "audit", *CRM, actions=("view",)), "group"),
+        ("manager", perms("org", "announcements", "audit", *CRM), "subtree"),
+        ("lead", perms("org", "announcements", *CRM, actions=WORK), "team"),
+        ("am", perms("org", "announcements", *CRM, actions=WORK), "own"),
         ("nobody", [], "own"),
     ]:
         p.roles[code] = role_create(

@@ -1,0 +1,656 @@
+"""Reads on the customer master, including the 360° view.
+
+Extension points for later modules (sales, service, surveys…):
+- ``register_rollup(code, label, count)``: a figure summed up a customer's group tree;
+- ``register_timeline(source)``: entries for the unified timeline of the 360° view.
+Both receive the actor, so each module applies its own scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from groupcrm.audit.models import ChangeRecord
+from groupcrm.core import pii
+from groupcrm.core.actor import Actor
+from groupcrm.core.errors import NotFound
+from groupcrm.core.scoping import scoped_get
+from groupcrm.customers import search
+from groupcrm.customers.models import (
+    ChangeRequest,
+    Contact,
+    Customer,
+    CustomerRelationship,
+    Follow,
+    FollowUp,
+    PoolRule,
+)
+from groupcrm.customers.normalize import normalize_uscc
+from groupcrm.customers.services import (
+    engaged_units,
+    has_reach,
+    pool_q,
+    pool_rule,
+    reclaim_due,
+    similar_customers,
+)
+from groupcrm.org.selectors import unit_path
+
+SORTS = {
+    "name": ("legal_name", "pk"),
+    "-name": ("-legal_name", "-pk"),
+    "created": ("created_at", "pk"),
+    "-created": ("-created_at", "-pk"),
+    "updated": ("updated_at", "pk"),
+    "-updated": ("-updated_at", "-pk"),
+    "grade": ("group_grade", "legal_name"),
+    "quality": ("quality_score", "legal_name"),
+}
+
+
+@dataclass
+class CustomerFilters:
+    q: str = ""
+    group_grade: str = ""
+    stage: str = ""
+    industry: str = ""
+    province: str = ""
+    city: str = ""
+    bu_id: int | None = None
+    owner_id: int | None = None
+    tag: str = ""
+    pool: bool = False
+    mine: bool = False
+    status: str = "active"
+    sort: str = ""
+
+    @classmethod
+    def from_query(cls, query: Any) -> CustomerFilters:
+        def number(name: str) -> int | None:
+            value = query.get(name, "")
+            return int(value) if str(value).isdigit() else None
+
+        return cls(
+            q=query.get("q", "").strip(),
+            group_grade=query.get("group_grade", ""),
+            stage=query.get("stage", ""),
+            industry=query.get("industry", ""),
+            province=query.get("province", "").strip(),
+            city=query.get("city", "").strip(),
+            bu_id=number("bu_id"),
+            owner_id=number("owner_id"),
+            tag=query.get("tag", "").strip(),
+            pool=query.get("pool") in ("1", "true", "on"),
+            mine=query.get("mine") in ("1", "true", "on"),
+            status=query.get("status", "active"),
+            sort=query.get("sort", ""),
+        )
+
+
+def customer_list(*, actor: Actor, filters: CustomerFilters | None = None) -> QuerySet[Customer]:
+    """Golden records (visible group-wide) filtered; relationship filters (stage, unit,
+    owner, pool) only see relationships within the actor's scope."""
+    actor.require("customers", "view")
+    f = filters or CustomerFilters()
+    items = Customer.objects.all()
+    if f.status in Customer.Status.values:
+        items = items.filter(status=f.status)
+    for name in ("group_grade", "industry", "province", "city"):
+        if value := getattr(f, name):
+            items = items.filter(**{name: value})
+    if f.tag:
+        items = items.filter(tags__name=f.tag)
+    rel_filter: dict[str, Any] = {}
+    if f.stage:
+        rel_filter["stage"] = f.stage
+    if f.bu_id:
+        rel_filter["bu__path__startswith"] = unit_path(f.bu_id)
+    if f.owner_id:
+        rel_filter["owner_id"] = f.owner_id
+    if f.mine:
+        rel_filter["owner_id"] = actor.user_id
+    if rel_filter:
+        rels = CustomerRelationship.objects.visible_to(actor, "view").filter(**rel_filter)
+        items = items.filter(Exists(rels.filter(customer=OuterRef("pk"))))
+    if f.pool:
+        pool = CustomerRelationship.objects.filter(pool_q(actor))
+        items = items.filter(Exists(pool.filter(customer=OuterRef("pk"))))
+    if f.q:
+        ids = search.search_ids(f.q, include_merged=f.status == Customer.Status.MERGED)
+        items = items.filter(pk__in=ids)
+        if f.sort not in SORTS:
+            rank = {pk: i for i, pk in enumerate(ids)}
+            return Ranked(items, rank)  # type: ignore[return-value]
+    return items.order_by(*SORTS.get(f.sort, SORTS["name"]))
+
+
+class Ranked:
+    """A search result in relevance order that still pages like a queryset."""
+
+    def __init__(self, items: QuerySet[Customer], rank: dict[int, int]) -> None:
+        self.items, self.rank = items, rank
+        self._rows: list[Customer] | None = None
+
+    def _all(self) -> list[Customer]:
+        if self._rows is None:
+            self._rows = sorted(self.items, key=lambda c: self.rank.get(c.pk, 0))
+        return self._rows
+
+    def count(self) -> int:
+        return len(self._all())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Any:
+        return iter(self._all())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+
+def customer_get(*, actor: Actor, pk: int) -> Customer:
+    actor.require("customers", "view")
+    customer = Customer.objects.select_related("parent").filter(pk=pk).first()
+    if customer is None:
+        raise NotFound()
+    return customer
+
+
+def relationship_list(
+    *, actor: Actor, mine: bool = False, stage: str = ""
+) -> QuerySet[CustomerRelationship]:
+    items = CustomerRelationship.objects.visible_to(actor, "view").select_related(
+        "customer", "bu", "owner"
+    )
+    if mine:
+        items = items.filter(owner_id=actor.user_id)
+    if stage:
+        items = items.filter(stage=stage)
+    return items.order_by("customer__legal_name", "bu__path")
+
+
+def relationship_get(*, actor: Actor, pk: int, action: str = "view") -> CustomerRelationship:
+    return scoped_get(CustomerRelationship, actor=actor, pk=pk, action=action)
+
+
+def duplicate_report(*, actor: Actor, legal_name: str = "", uscc: str = "") -> dict[str, Any]:
+    """What a new customer would collide with: the record holding this USCC, and
+    customers with similar names (both golden records, visible group-wide)."""
+    actor.require("customers", "view")
+    exact = None
+    if uscc.strip():
+        try:
+            code = normalize_uscc(uscc)
+        except ValueError:
+            code = ""
+        existing = Customer.objects.filter(uscc=code).first() if code else None
+        if existing:
+            exact = {
+                "id": existing.pk,
+                "legal_name": existing.legal_name,
+                "engaged_units": engaged_units(existing),
+            }
+    similar = [
+        {"id": c.pk, "legal_name": c.legal_name, "score": round(score, 2)}
+        for c, score in (similar_customers(legal_name) if legal_name.strip() else [])
+    ]
+    return {"exact": exact, "similar": similar}
+
+
+def relationships_by_customer(
+    *, actor: Actor, customer_ids: Iterable[int]
+) -> dict[int, list[CustomerRelationship]]:
+    """The relationships of these customers the actor may see, for list pages."""
+    rows: dict[int, list[CustomerRelationship]] = {}
+    for rel in (
+        CustomerRelationship.objects.visible_to(actor, "view")
+        .filter(customer_id__in=list(customer_ids))
+        .select_related("bu", "owner")
+        .order_by("bu__path")
+    ):
+        rows.setdefault(rel.customer_id, []).append(rel)
+    return rows
+
+
+# --- hierarchy and roll-ups -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rollup:
+    code: str
+    label: Promise
+    count: Callable[[Actor, str], int]  # (actor, subtree path prefix) -> figure
+
+
+ROLLUPS: dict[str, Rollup] = {}
+
+
+def register_rollup(code: str, label: Promise, count: Callable[[Actor, str], int]) -> None:
+    ROLLUPS[code] = Rollup(code, label, count)
+
+
+register_rollup(
+    "subsidiaries",
+    _("Subsidiaries"),
+    lambda actor, path: Customer.objects.filter(path__startswith=path).count() - 1,
+)
+register_rollup(
+    "contacts",
+    _("Contacts"),
+    lambda actor, path: Contact.objects.filter(customer__path__startswith=path).count(),
+)
+register_rollup(
+    "followups",
+    _("Follow-ups"),
+    lambda actor, path: (
+        FollowUp.objects.visible_to(actor, "view").filter(customer__path__startswith=path).count()
+    ),
+)
+
+
+def rollups(*, actor: Actor, customer: Customer) -> list[dict[str, Any]]:
+    return [
+        {"code": r.code, "label": str(r.label), "value": r.count(actor, customer.path)}
+        for r in ROLLUPS.values()
+    ]
+
+
+@dataclass
+class TreeNode:
+    customer: Customer
+    children: list[TreeNode] = field(default_factory=list)
+    contacts: int = 0
+
+
+def hierarchy(*, actor: Actor, pk: int, max_nodes: int = 500) -> dict[str, Any]:
+    """The customer's whole group: its root, every company below it (up to
+    ``max_nodes``), with the path from the root to this customer."""
+    customer = customer_get(actor=actor, pk=pk)
+    root_id = int(customer.path.split("/")[0]) if customer.path else customer.pk
+    root = Customer.objects.get(pk=root_id)
+    members = list(
+        Customer.objects.filter(path__startswith=root.path)
+        .exclude(status=Customer.Status.MERGED)
+        .order_by("depth", "legal_name")[: max_nodes + 1]
+    )
+    truncated = len(members) > max_nodes
+    members = members[:max_nodes]
+    contact_counts = dict(
+        Contact.objects.filter(customer_id__in=[m.pk for m in members])
+        .values_list("customer_id")
+        .annotate(n=Count("pk"))
+        .values_list("customer_id", "n")
+    )
+    nodes = {m.pk: TreeNode(m, contacts=contact_counts.get(m.pk, 0)) for m in members}
+    for node in nodes.values():
+        parent = nodes.get(node.customer.parent_id or 0)
+        if parent is not None:
+            parent.children.append(node)
+    return {
+        "root": nodes[root.pk],
+        "size": len(members),
+        "truncated": truncated,
+        "ancestors": list(
+            Customer.objects.filter(pk__in=customer.ancestor_ids()).order_by("depth")
+        ),
+    }
+
+
+def tree_as_dict(node: TreeNode) -> dict[str, Any]:
+    return {
+        "id": node.customer.pk,
+        "legal_name": node.customer.legal_name,
+        "group_grade": node.customer.group_grade,
+        "contacts": node.contacts,
+        "children": [tree_as_dict(c) for c in node.children],
+    }
+
+
+# --- contacts (masked) -------------------------------------------------------------------
+
+
+MASKS: dict[str, Callable[[str], str]] = {
+    "mobile": pii.mask_phone,
+    "phone": pii.mask_phone,
+    "email": pii.mask_email,
+    "wechat_id": pii.mask_text,
+    "id_number": pii.mask_id_number,
+}
+
+
+def masked(contact: Contact) -> dict[str, str]:
+    """The personal fields as shown on screen and in exports: always masked; the clear
+    value needs an explicit, logged reveal."""
+    return {name: mask(getattr(contact, name)) for name, mask in MASKS.items()}
+
+
+def contact_list(*, actor: Actor, customer_id: int) -> QuerySet[Contact]:
+    actor.require("contacts", "view")
+    return Contact.objects.filter(customer_id=customer_id).order_by("status", "role", "name")
+
+
+def contact_get(*, actor: Actor, pk: int) -> Contact:
+    actor.require("contacts", "view")
+    contact = Contact.objects.select_related("customer").filter(pk=pk).first()
+    if contact is None:
+        raise NotFound()
+    return contact
+
+
+# --- follow-ups and the timeline ---------------------------------------------------------
+
+
+def followup_list(
+    *, actor: Actor, customer_id: int | None = None, owner_id: int | None = None
+) -> QuerySet[FollowUp]:
+    items = FollowUp.objects.visible_to(actor, "view").select_related("bu", "owner", "customer")
+    if customer_id:
+        items = items.filter(customer_id=customer_id)
+    if owner_id:
+        items = items.filter(owner_id=owner_id)
+    return items.order_by("-occurred_at", "-pk")
+
+
+def followup_get(*, actor: Actor, pk: int, action: str = "view") -> FollowUp:
+    return scoped_get(FollowUp, actor=actor, pk=pk, action=action)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # "followup", "change", later "opportunity", "ticket"…
+    title: str
+    body: str
+    bu_id: int | None
+    bu_name: str
+    person_id: int | None
+    person: str
+    link: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimelineQuery:
+    bu_id: int | None = None
+    kind: str = ""
+    person_id: int | None = None
+    limit: int = 50
+
+
+TimelineSource = Callable[[Actor, Customer, TimelineQuery], list[TimelineEntry]]
+TIMELINE: list[TimelineSource] = []
+
+
+def register_timeline(source: TimelineSource) -> TimelineSource:
+    TIMELINE.append(source)
+    return source
+
+
+def _name(user: Any) -> str:
+    return (user.display_name or user.username) if user else ""
+
+
+@register_timeline
+def _followups(actor: Actor, customer: Customer, query: TimelineQuery) -> list[TimelineEntry]:
+    if query.kind not in ("", "followup") or not actor.can("followups", "view"):
+        return []
+    items = followup_list(actor=actor, customer_id=customer.pk, owner_id=query.person_id)
+    if query.bu_id:
+        items = items.filter(bu__path__startswith=unit_path(query.bu_id))
+    return [
+        TimelineEntry(
+            at=f.occurred_at,
+            kind="followup",
+            title=f.get_kind_display(),
+            body=f.content,
+            bu_id=f.bu_id,
+            bu_name=f.bu.name,
+            person_id=f.owner_id,
+            person=_name(f.owner),
+            detail={
+                "id": f.pk,
+                "kind": f.kind,
+                "outcome": f.outcome,
+                "next_step": f.next_step,
+                "next_due": f.next_due.isoformat() if f.next_due else None,
+                "location": f.location,
+            },
+        )
+        for f in items.prefetch_related(None)[: query.limit]
+    ]
+
+
+GOLDEN_TYPES = ("customers.customer", "customers.contact", "customers.changerequest")
+
+
+@register_timeline
+def _changes(actor: Actor, customer: Customer, query: TimelineQuery) -> list[TimelineEntry]:
+    """Changes to the golden record and its contacts (group-wide), and to relationships
+    of units within the actor's scope."""
+    if query.kind not in ("", "change"):
+        return []
+    visible_units = CustomerRelationship.objects.visible_to(actor, "view").filter(customer=customer)
+    records = ChangeRecord.objects.filter(subject=f"customers.customer:{customer.pk}").filter(
+        Q(object_type__in=GOLDEN_TYPES)
+        | Q(
+            object_type="customers.customerrelationship",
+            object_id__in=[str(pk) for pk in visible_units.values_list("pk", flat=True)],
+        )
+    )
+    if query.person_id:
+        records = records.filter(actor_id=query.person_id)
+    if query.bu_id:
+        records = records.filter(bu__path__startswith=unit_path(query.bu_id))
+    entries = []
+    for r in records.select_related("actor", "bu").order_by("-id")[: query.limit]:
+        entries.append(
+            TimelineEntry(
+                at=r.at,
+                kind="change",
+                title=f"{r.get_action_display()}{' · ' + r.verb if r.verb else ''}",
+                body=r.object_repr,
+                bu_id=r.bu_id,
+                bu_name=r.bu.name if r.bu else "",
+                person_id=r.actor_id,
+                person=_name(r.actor) or r.actor_label,
+                detail={
+                    "object_type": r.object_type,
+                    "fields": sorted(r.changes) if r.object_type != "customers.contact" else [],
+                },
+            )
+        )
+    return entries
+
+
+def timeline(
+    *, actor: Actor, customer: Customer, query: TimelineQuery | None = None
+) -> list[TimelineEntry]:
+    query = query or TimelineQuery()
+    entries = [e for source in TIMELINE for e in source(actor, customer, query)]
+    return sorted(entries, key=lambda e: e.at, reverse=True)[: query.limit]
+
+
+# --- the 360° view ---------------------------------------------------------------------
+
+
+class RuleCache(dict):
+    """Pool rules by unit, read once per request."""
+
+    def __missing__(self, bu_id: int) -> PoolRule:
+        self[bu_id] = rule = pool_rule(bu_id)
+        return rule
+
+
+def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
+    """Every engaged unit and its owner (group-wide); stage, grade, notes and dates only
+    for relationships within the actor's scope."""
+    visible = {
+        r.pk: r
+        for r in CustomerRelationship.objects.visible_to(actor, "view")
+        .filter(customer=customer)
+        .union(CustomerRelationship.objects.filter(customer=customer).filter(pool_q(actor)))
+    }
+    changeable = set(
+        CustomerRelationship.objects.visible_to(actor, "change")
+        .filter(customer=customer)
+        .values_list("pk", flat=True)
+    )
+    today = timezone.localdate()
+    rules = RuleCache()
+    rows = []
+    for rel in customer.relationships.select_related("bu", "owner").order_by("bu__path"):
+        row: dict[str, Any] = {
+            "id": rel.pk,
+            "bu_id": rel.bu_id,
+            "bu_name": rel.bu.name,
+            "owner_id": rel.owner_id,
+            "owner_name": _name(rel.owner),
+            "in_pool": rel.owner_id is None,
+            "visible": rel.pk in visible,
+            "can_change": rel.pk in changeable,
+            "mine": rel.owner_id is not None and rel.owner_id == actor.user_id,
+        }
+        if rel.pk in visible:
+            rule = rules[rel.bu_id]
+            due = reclaim_due(rel, rule, today)
+            row.update(
+                stage=rel.stage,
+                stage_label=str(rel.get_stage_display()),
+                grade=rel.grade,
+                notes=rel.notes,
+                last_followup_at=rel.last_followup_at,
+                claimed_at=rel.claimed_at,
+                protected_until=rel.protected_until,
+                reclaim_on=due,
+                reclaim_reason=(
+                    str(_("No follow-up for %(n)d days") % {"n": rule.reclaim_after_days})
+                    if due
+                    else ""
+                ),
+                grades=rule.grade_choices,
+            )
+        rows.append(row)
+    return rows
+
+
+def key_figures(actor: Actor, customer: Customer) -> dict[str, Any]:
+    year_ago = timezone.now() - dt.timedelta(days=365)
+    followups = FollowUp.objects.visible_to(actor, "view").filter(customer=customer)
+    last = followups.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
+    return {
+        "engaged_units": customer.relationships.count(),
+        "contacts": customer.contacts.filter(status=Contact.Status.ACTIVE).count(),
+        "followups_12m": followups.filter(occurred_at__gte=year_ago).count(),
+        "last_followup_at": last,
+        "open_next_steps": followups.filter(next_due__gte=timezone.localdate()).count(),
+    }
+
+
+def next_actions(actor: Actor, customer: Customer, rels: list[dict[str, Any]]) -> list[str]:
+    """What the viewer may do next, as action codes the UI and API clients understand."""
+    actions = []
+    own_unit = actor.bu.pk if actor.bu else None
+    if any(r["bu_id"] == own_unit and r.get("visible") for r in rels):
+        if actor.can("followups", "create"):
+            actions.append("log_followup")
+    elif actor.can("customers", "create") and own_unit:
+        actions.append("start_relationship")
+    if any(r["in_pool"] and r["visible"] for r in rels) and actor.can("customers", "change"):
+        actions.append("claim")
+    if any(r["mine"] for r in rels):
+        actions.append("release")
+    if has_reach(actor, customer, "customers", "change"):
+        actions += ["edit", "move"]
+    if has_reach(actor, customer, "contacts", "create"):
+        actions.append("add_contact")
+    if actor.can("contacts", "reveal_pii"):
+        actions.append("reveal_pii")
+    pending = pending_change(customer)
+    if (
+        pending
+        and pending.requested_by_id != actor.user_id
+        and has_reach(actor, customer, "customers", "approve")
+    ):
+        actions.append("approve_change")
+    actions.append("unfollow" if is_following(actor, customer) else "follow")
+    return actions
+
+
+def pending_change(customer: Customer) -> ChangeRequest | None:
+    return (
+        ChangeRequest.objects.filter(customer=customer, status=ChangeRequest.Status.PENDING)
+        .select_related("requested_by")
+        .first()
+    )
+
+
+def is_following(actor: Actor, customer: Customer) -> bool:
+    return Follow.objects.filter(customer=customer, user_id=actor.user_id).exists()
+
+
+def view360(
+    *, actor: Actor, pk: int, timeline_query: TimelineQuery | None = None
+) -> dict[str, Any]:
+    customer = customer_get(actor=actor, pk=pk)
+    rels = relationship_view(actor, customer)
+    contacts = (
+        list(contact_list(actor=actor, customer_id=pk)) if actor.can("contacts", "view") else []
+    )
+    return {
+        "customer": customer,
+        "tags": list(customer.tags.values_list("name", flat=True)),
+        "parent": customer.parent,
+        "children": list(customer.children.exclude(status=Customer.Status.MERGED)[:50]),
+        "rollups": rollups(actor=actor, customer=customer),
+        "contacts": [(c, masked(c)) for c in contacts],
+        "relationships": rels,
+        "engaged_units": engaged_units(customer),
+        "timeline": timeline(actor=actor, customer=customer, query=timeline_query),
+        "figures": key_figures(actor, customer),
+        "pending_change": pending_change(customer),
+        "actions": next_actions(actor, customer, rels),
+    }
+
+
+# --- the public pool and my customers ----------------------------------------------------
+
+
+def pool_list(
+    *, actor: Actor, q: str = "", bu_id: int | None = None
+) -> QuerySet[CustomerRelationship]:
+    actor.require("customers", "view")
+    items = CustomerRelationship.objects.filter(pool_q(actor)).select_related("customer", "bu")
+    if bu_id:
+        items = items.filter(bu__path__startswith=unit_path(bu_id))
+    if q:
+        items = items.filter(customer_id__in=search.search_ids(q))
+    return items.order_by("-released_at", "customer__legal_name")
+
+
+def my_relationships(*, actor: Actor) -> list[tuple[CustomerRelationship, dt.date | None]]:
+    """The actor's own customers with the day each would return to the pool."""
+    today, rules = timezone.localdate(), RuleCache()
+    return [
+        (rel, reclaim_due(rel, rules[rel.bu_id], today))
+        for rel in CustomerRelationship.objects.filter(owner_id=actor.user_id)
+        .select_related("customer", "bu")
+        .order_by("customer__legal_name")
+    ]
+
+
+def change_requests_pending(*, actor: Actor) -> QuerySet[ChangeRequest]:
+    actor.require("customers", "approve")
+    return (
+        ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING)
+        .exclude(requested_by_id=actor.user_id)
+        .select_related("customer", "requested_by")
+    )
