@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
 from django.db import DatabaseError
 
 from groupcrm.core.testing.personas import Personas, build_personas
@@ -18,6 +21,34 @@ def _fresh_cache() -> None:
 
     with contextlib.suppress(RuntimeError, DatabaseError):  # no database access here
         cache.clear()
+
+
+class Inbox(Message):
+    """A real SMTP server on loopback keeps what it receives here."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list = []
+
+    def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+        self.messages.append(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    yield inbox
+    controller.stop()
 
 
 @pytest.fixture

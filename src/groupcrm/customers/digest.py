@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -14,6 +15,8 @@ from django.utils.translation import gettext as _
 from groupcrm.audit.models import ChangeRecord
 from groupcrm.customers.models import Follow
 from groupcrm.customers.selectors import GOLDEN_TYPES
+
+OWNER_VERBS = ["claim", "release", "reclaim", "assign"]
 
 
 def digest_send(*, since: dt.datetime | None = None) -> int:
@@ -35,14 +38,7 @@ def digest_send(*, since: dt.datetime | None = None) -> int:
                 ChangeRecord.objects.filter(
                     subject=f"customers.customer:{customer.pk}", at__gte=since
                 )
-                .filter(object_type__in=GOLDEN_TYPES)
-                .union(
-                    ChangeRecord.objects.filter(
-                        subject=f"customers.customer:{customer.pk}",
-                        at__gte=since,
-                        verb__in=["claim", "release", "reclaim", "assign"],
-                    )
-                )
+                .filter(Q(object_type__in=GOLDEN_TYPES) | Q(verb__in=OWNER_VERBS))
                 .order_by("at")
             )
             if records:

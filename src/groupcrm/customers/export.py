@@ -19,7 +19,7 @@ from groupcrm.audit.services import access_record
 from groupcrm.core import pii
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import ValidationError
-from groupcrm.customers.models import Contact, Customer
+from groupcrm.customers.models import Contact, Customer, CustomerRelationship
 from groupcrm.customers.reference import industry_label
 from groupcrm.customers.selectors import CustomerFilters, customer_list, relationships_by_customer
 
@@ -44,6 +44,10 @@ def _header() -> list[str]:
         _("Key contact"),
         _("Key contact mobile"),
     ]
+
+
+def _owner(rel: CustomerRelationship) -> str:
+    return (rel.owner.display_name or rel.owner.username) if rel.owner else _("pool")
 
 
 def _rows(actor: Actor, customers: list[Customer]) -> Iterator[list[object]]:
@@ -77,10 +81,7 @@ def _rows(actor: Actor, customers: list[Customer]) -> Iterator[list[object]]:
                 c.get_group_grade_display() if c.group_grade else "",
                 c.get_status_display(),
                 "、".join(tags.get(c.pk, [])),
-                "; ".join(
-                    f"{r.bu.name}: {(r.owner.display_name or r.owner.username) if r.owner else _('pool')}"
-                    for r in rels.get(c.pk, [])
-                ),
+                "; ".join(f"{r.bu.name}: {_owner(r)}" for r in rels.get(c.pk, [])),
                 contact.name if contact else "",
                 pii.mask_phone(contact.mobile) if contact else "",
             ]

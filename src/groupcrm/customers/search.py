@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 from django.db import connection
+from django.db.models import Q
 
 from groupcrm.core import pii
 from groupcrm.customers.models import Contact, Customer
@@ -76,9 +77,10 @@ def _phone_matches(q: str) -> list[int]:
         return []
     index = pii.blind_index("phone", phone)
     return list(
-        Contact.objects.filter(mobile_index=index)
-        .union(Contact.objects.filter(phone_index=index))
+        Contact.objects.filter(Q(mobile_index=index) | Q(phone_index=index))
+        .order_by("customer_id")
         .values_list("customer_id", flat=True)
+        .distinct()
     )
 
 

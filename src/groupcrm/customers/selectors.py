@@ -493,12 +493,9 @@ class RuleCache(dict):
 def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
     """Every engaged unit and its owner (group-wide); stage, grade, notes and dates only
     for relationships within the actor's scope."""
-    visible = {
-        r.pk: r
-        for r in CustomerRelationship.objects.visible_to(actor, "view")
-        .filter(customer=customer)
-        .union(CustomerRelationship.objects.filter(customer=customer).filter(pool_q(actor)))
-    }
+    mine = CustomerRelationship.objects.visible_to(actor, "view").filter(customer=customer)
+    pools = CustomerRelationship.objects.filter(customer=customer).filter(pool_q(actor))
+    visible = set(mine.values_list("pk", flat=True)) | set(pools.values_list("pk", flat=True))
     changeable = set(
         CustomerRelationship.objects.visible_to(actor, "change")
         .filter(customer=customer)

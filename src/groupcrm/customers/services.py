@@ -240,7 +240,9 @@ def similar_customers(
         .exclude(status=Customer.Status.MERGED)
         .values_list("pk", flat=True)[:50]
     )
-    candidates |= set(search.search_ids(base[:12], limit=50))
+    # Names that contain this one, and names that start like it (华夏制造 ~ 华夏制造集团).
+    candidates |= set(search.search_ids(base, limit=50))
+    candidates |= set(search.search_ids(base[:4], limit=50))
     if exclude_pk:
         candidates.discard(exclude_pk)
     scored = [
@@ -736,20 +738,25 @@ def _owner_changed(
     )
 
 
-def pool_q(actor: Actor, action: str = "view") -> Q:
-    """Pool relationships the actor reaches: their own unit's pool (any scope), and the
-    pools of the units below for subtree and group scopes."""
+def pool_units_q(actor: Actor, action: str = "view") -> Q:
+    """Relationships of the units whose pool the actor reaches: their own unit's (any
+    scope), and the units below for subtree and group scopes."""
     if actor.is_system or actor.is_superuser:
-        return Q(owner__isnull=True)
+        return Q()
     condition = Q(pk__in=[])
     for grant in actor.grants("customers", action):
         if grant.scope == DataScope.GROUP:
-            return Q(owner__isnull=True)
+            return Q()
         if grant.scope == DataScope.SUBTREE:
             condition |= Q(bu__path__startswith=grant.bu_path)
         else:
             condition |= Q(bu_id=grant.bu_id)
-    return Q(owner__isnull=True) & condition
+    return condition
+
+
+def pool_q(actor: Actor, action: str = "view") -> Q:
+    """Pool relationships (no owner) the actor reaches."""
+    return Q(owner__isnull=True) & pool_units_q(actor, action)
 
 
 def relationship_for_assignment(actor: Actor, pk: int) -> CustomerRelationship:
@@ -780,9 +787,8 @@ def relationship_claim(*, actor: Actor, pk: int) -> CustomerRelationship:
         .first()
     )
     if relationship is None:
-        if CustomerRelationship.objects.filter(pk=pk, owner__isnull=False).filter(
-            pk__in=CustomerRelationship.objects.visible_to(actor, "view").values("pk")
-        ):
+        taken = CustomerRelationship.objects.filter(pk=pk, owner__isnull=False)
+        if taken.filter(pool_units_q(actor, "change")).exists():
             raise Conflict(_("Someone else has already taken this customer."), code="taken")
         raise NotFound()
     rule = pool_rule(relationship.bu_id)

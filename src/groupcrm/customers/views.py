@@ -80,9 +80,7 @@ def _people(actor: Any) -> list[User]:
     """Account managers the actor may hand customers to: members of units they manage."""
     units = units_for(actor=actor, module="customers", action="change")
     return list(
-        User.objects.filter(
-            is_active=True, memberships__is_active=True, memberships__bu__in=units
-        )
+        User.objects.filter(is_active=True, memberships__is_active=True, memberships__bu__in=units)
         .distinct()
         .order_by("username")
     )
@@ -366,7 +364,9 @@ def relationship_list(request: HttpRequest) -> HttpResponse:
     )
     page = paginate(request, items)
     rules = selectors.RuleCache()
-    rows = [(r, services.reclaim_due(r, rules[r.bu_id], timezone.localdate())) for r in page.object_list]
+    rows = [
+        (r, services.reclaim_due(r, rules[r.bu_id], timezone.localdate())) for r in page.object_list
+    ]
     return render(
         request,
         "customers/relationships.html",
@@ -769,4 +769,3 @@ def followup_delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.followup_delete(actor=request.actor, pk=pk)
     messages.success(request, _("Follow-up deleted."))
     return redirect("customers:detail", item.customer_id)
-
