@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 from django.db import DatabaseError
 
-from groupcrm.core.testing.personas import Personas, build_personas
+from groupcrm.core.testing.personas import PASSWORD, Personas, build_personas
 
 REQUIRE = os.environ.get("GROUPCRM_REQUIRE_SERVICES") == "1"
 
@@ -54,6 +54,19 @@ def smtp_server(settings):
 @pytest.fixture
 def personas(db: None) -> Personas:
     return build_personas()
+
+
+@pytest.fixture
+def sign_in():
+    """Sign a Playwright page in as one of the personas."""
+
+    def sign_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+        page.goto(f"{base}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("main button.btn-primary[type=submit]")
+
+    return sign_in
 
 
 @pytest.fixture(scope="session")

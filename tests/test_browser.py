@@ -9,19 +9,14 @@ import pytest
 from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 
-from groupcrm.core.testing.personas import PASSWORD, Personas
+from groupcrm.core.testing.personas import Personas
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button.btn-primary[type=submit]")
-
-
-def test_admin_runs_the_foundation_flow(page: Page, live_server, personas: Personas) -> None:
+def test_admin_runs_the_foundation_flow(
+    page: Page, live_server, personas: Personas, sign_in
+) -> None:
     base = live_server.url
     sign_in(page, base, "admin")
     expect(page.get_by_role("link", name="组织架构")).to_be_visible()  # Chinese first
@@ -71,7 +66,7 @@ def test_admin_runs_the_foundation_flow(page: Page, live_server, personas: Perso
 
 
 def test_account_manager_cannot_open_another_bu(
-    page: Page, live_server, personas: Personas
+    page: Page, live_server, personas: Personas, sign_in
 ) -> None:
     from groupcrm.announcements.services import announcement_create
 

@@ -853,3 +853,54 @@ def test_bulk_assign_and_saved_views(personas: Personas) -> None:
     assert "重点客户" in page.get(reverse("customers:list")).content.decode()
     response = page.post(reverse("customers:saved_view_create"), {"name": "", "query": "x"})
     assert response.status_code in (302, 422)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["mfg_manager", "mfg_am", "analyst", "admin"])
+def test_every_customer_page_renders(personas: Personas, who: str) -> None:
+    root = golden("昆仑集团有限公司")
+    rel = engaged(personas, "mfg", "mfg_am", golden("昆仑能源有限公司", parent_id=root.pk))
+    contact = services.contact_create(actor=SYSTEM, customer_id=rel.customer_id, name="李娜")
+    followup = services.followup_create(
+        actor=personas.actor("mfg_am"), customer_id=rel.customer_id, kind="call", content="电话"
+    )
+    services.customer_update(actor=personas.actor("mfg_am"), pk=rel.customer_id, group_grade="key")
+    page = Client()
+    page.force_login(personas.users[who])
+    pk = rel.customer_id
+    readable = [
+        reverse("customers:list"),
+        reverse("customers:list") + "?q=kl&sort=-updated&pool=1&mine=1",
+        reverse("customers:detail", args=[pk]),
+        reverse("customers:detail", args=[pk]) + "?kind=followup",
+        reverse("customers:hierarchy", args=[pk]),
+        reverse("customers:history", args=[pk]),
+        reverse("customers:relationships"),
+        reverse("customers:pool"),
+        reverse("customers:followups"),
+        reverse("customers:pick") + "?q=昆仑",
+    ]
+    for url in readable:
+        assert page.get(url).status_code == 200, url
+    writable = [
+        reverse("customers:create"),
+        reverse("customers:edit", args=[pk]),
+        reverse("customers:move", args=[pk]),
+        reverse("customers:relationship", args=[rel.pk]),
+        reverse("customers:relationship_edit", args=[rel.pk]),
+        reverse("customers:relationship_assign", args=[rel.pk]),
+        reverse("customers:relationship_release", args=[rel.pk]),
+        reverse("customers:contact_create", args=[pk]),
+        reverse("customers:contact_edit", args=[contact.pk]),
+        reverse("customers:contact_move", args=[contact.pk]),
+        reverse("customers:followup", args=[followup.pk]),
+        reverse("customers:followup_edit", args=[followup.pk]),
+    ]
+    for url in writable:
+        status = page.get(url).status_code
+        # Read-only roles are refused (403/404), never an error page.
+        assert status == 200 if who != "analyst" else status in (200, 403, 404), (url, status)
+    approvals = page.get(reverse("customers:changes")).status_code
+    assert approvals == (200 if who in ("mfg_manager", "admin") else 403)
+    if who == "admin":
+        assert page.get(reverse("customers:pool_rule", args=[rel.bu_id])).status_code == 200
