@@ -904,3 +904,30 @@ def test_every_customer_page_renders(personas: Personas, who: str) -> None:
     assert approvals == (200 if who in ("mfg_manager", "admin") else 403)
     if who == "admin":
         assert page.get(reverse("customers:pool_rule", args=[rel.bu_id])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_unit_follows_a_customer_for_all_its_members(personas: Personas) -> None:
+    rel = engaged(personas, "fin", "fin_am")
+    with pytest.raises(PermissionDenied):  # an own-scope account manager cannot
+        services.follow_set(
+            actor=personas.actor("mfg_am"),
+            customer_id=rel.customer_id,
+            follow=True,
+            bu_id=personas.units["mfg"].pk,
+        )
+    services.follow_set(
+        actor=personas.actor("mfg_manager"),
+        customer_id=rel.customer_id,
+        follow=True,
+        bu_id=personas.units["mfg"].pk,
+    )
+    services.customer_update(actor=personas.actor("fin_am"), pk=rel.customer_id, website="x.cn")
+    outbox_dispatch()
+    told = set(
+        Notification.objects.filter(link__contains=f"/customers/{rel.customer_id}/").values_list(
+            "user__username", flat=True
+        )
+    )
+    assert {"mfg_manager", "mfg_am", "mfg_am2", "sh_am", "mfg_lead"} <= told
+    assert "fin_am" not in told and "nobody" not in told

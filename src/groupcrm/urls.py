@@ -133,6 +133,7 @@ urlpatterns = [
             (
                 [
                     path("", audit_views.log, name="log"),
+                    path("access/", audit_views.access_log, name="access"),
                     path("<int:pk>/", audit_views.detail, name="detail"),
                 ],
                 "audit",

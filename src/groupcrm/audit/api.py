@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
-from groupcrm.audit.selectors import change_record_list
+from groupcrm.audit.selectors import access_record_list, change_record_list
 from groupcrm.core.api_support import PagePagination, actor_of
 
 router = Router(tags=["audit"])
@@ -50,4 +50,28 @@ def records(
         action=action,
         date_from=date_from,
         date_to=date_to,
+    )
+
+
+class AccessRecordOut(Schema):
+    id: int
+    at: datetime
+    actor_id: int | None
+    bu_id: int | None
+    request_id: str
+    ip: str | None
+    kind: str
+    object_type: str
+    object_id: str
+    object_repr: str
+    detail: str
+
+
+@router.get("/access", response=list[AccessRecordOut], summary="Reveals and exports in your scope")
+@paginate(PagePagination)
+def access(
+    request: HttpRequest, kind: str = "", actor_id: int | None = None, object_id: str = ""
+) -> Any:
+    return access_record_list(
+        actor=actor_of(request), kind=kind, actor_id=actor_id, object_id=object_id
     )

@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from groupcrm.audit.models import ChangeRecord
+from groupcrm.audit.models import AccessRecord, ChangeRecord
 from groupcrm.core.actor import Actor
 from groupcrm.org.selectors import unit_path
 
@@ -80,3 +80,17 @@ def object_types(*, actor: Actor) -> list[str]:
         .values_list("object_type", flat=True)
         .distinct()
     )
+
+
+def access_record_list(
+    *, actor: Actor, kind: str = "", actor_id: int | None = None, object_id: str = ""
+) -> QuerySet[AccessRecord]:
+    """Reveals of personal data and exports in the viewer's audit scope (for the DPO)."""
+    records = AccessRecord.objects.visible_to(actor, "view").select_related("actor", "bu")
+    if kind:
+        records = records.filter(kind=kind)
+    if actor_id:
+        records = records.filter(actor_id=actor_id)
+    if object_id:
+        records = records.filter(object_id=object_id)
+    return records.order_by("-id")

@@ -6,8 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from groupcrm.audit.models import ChangeRecord
-from groupcrm.audit.selectors import change_record_list, object_types
+from groupcrm.audit.models import AccessRecord, ChangeRecord
+from groupcrm.audit.selectors import access_record_list, change_record_list, object_types
 from groupcrm.core.errors import NotFound
 from groupcrm.core.ui import paginate
 from groupcrm.org.selectors import bu_list
@@ -49,3 +49,16 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     if record is None:
         raise NotFound()
     return render(request, "audit/detail.html", {"record": record})
+
+
+@login_required
+def access_log(request: HttpRequest) -> HttpResponse:
+    """Who saw personal data unmasked, and who exported what."""
+    actor = request.actor
+    actor.require("audit", "view")
+    records = access_record_list(actor=actor, kind=request.GET.get("kind", ""))
+    return render(
+        request,
+        "audit/access.html",
+        {"page": paginate(request, records), "kinds": AccessRecord.Kind.choices},
+    )

@@ -36,6 +36,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Users"), "org:users", "people", "org"),
     NavItem(_("Roles"), "org:roles", "shield-lock", "org", "admin"),
     NavItem(_("Audit log"), "audit:log", "journal-text", "audit"),
+    NavItem(_("Access log"), "audit:access", "eye", "audit"),
     NavItem(_("Events"), "system:events", "broadcast", "system", "admin"),
 ]
 

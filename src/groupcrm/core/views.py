@@ -17,6 +17,7 @@ from groupcrm.core import problems, selectors, services
 from groupcrm.core.errors import NotFound
 from groupcrm.core.models import OutboxEvent
 from groupcrm.core.ui import paginate
+from groupcrm.customers.selectors import workbench
 from groupcrm.org.selectors import org_summary
 
 
@@ -27,6 +28,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict = {"announcements": announcement_feed(actor=actor)}
     if actor.can("org", "view"):
         context.update(org_summary(actor=actor))
+    if actor.can("customers", "view"):
+        context.update(workbench(actor=actor))
     if actor.can("audit", "view"):
         context["recent"] = change_record_list(actor=actor)[:8]
         context["activity"] = [

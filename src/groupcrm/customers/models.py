@@ -205,7 +205,7 @@ class CustomerRelationship(ScopedModel):
     class Stage(models.TextChoices):
         PROSPECT = "prospect", _("Prospect")
         INTENT = "intent", _("Interested")
-        WON = "won", _("Customer")
+        WON = "won", _("Won")
         LOST = "lost", _("Lost")
 
     scope_module = "customers"
@@ -523,11 +523,23 @@ class FollowUp(ScopedModel):
 
 
 class Follow(models.Model):
-    """A user following a customer: its changes become notifications (and a digest)."""
+    """A user, or a whole unit, following a customer: its changes become notifications
+    (and, for a user who asks, a daily email digest)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="follows")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_follows"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="customer_follows",
+    )
+    bu = models.ForeignKey(
+        "org.BusinessUnit",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="customer_follows",
     )
     digest = models.BooleanField(_("daily email digest"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -535,10 +547,18 @@ class Follow(models.Model):
     class Meta:
         verbose_name = _("followed customer")
         verbose_name_plural = _("followed customers")
-        constraints = [models.UniqueConstraint(fields=["customer", "user"], name="cust_follow")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "user"], name="cust_follow"),
+            models.UniqueConstraint(fields=["customer", "bu"], name="cust_follow_unit"),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, bu__isnull=True)
+                | Q(user__isnull=True, bu__isnull=False),
+                name="cust_follow_user_or_unit",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user} → {self.customer}"
+        return f"{self.user or self.bu} → {self.customer}"
 
 
 class ChangeRequest(models.Model):

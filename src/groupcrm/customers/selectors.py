@@ -22,6 +22,7 @@ from groupcrm.audit.models import ChangeRecord
 from groupcrm.core import pii
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import NotFound
+from groupcrm.core.permissions import DataScope
 from groupcrm.core.scoping import scoped_get
 from groupcrm.customers import search
 from groupcrm.customers.models import (
@@ -579,6 +580,13 @@ def next_actions(actor: Actor, customer: Customer, rels: list[dict[str, Any]]) -
     ):
         actions.append("approve_change")
     actions.append("unfollow" if is_following(actor, customer) else "follow")
+    own_unit_path = actor.bu.path if actor.bu else None
+    if own_unit_path and any(
+        own_unit_path.startswith(g.bu_path)
+        for g in actor.grants("customers", "change")
+        if g.scope != DataScope.OWN
+    ):
+        actions.append("unit_unfollow" if unit_following(actor, customer) else "unit_follow")
     return actions
 
 
@@ -592,6 +600,10 @@ def pending_change(customer: Customer) -> ChangeRequest | None:
 
 def is_following(actor: Actor, customer: Customer) -> bool:
     return Follow.objects.filter(customer=customer, user_id=actor.user_id).exists()
+
+
+def unit_following(actor: Actor, customer: Customer) -> bool:
+    return bool(actor.bu) and Follow.objects.filter(customer=customer, bu=actor.bu).exists()
 
 
 def view360(
@@ -651,3 +663,25 @@ def change_requests_pending(*, actor: Actor) -> QuerySet[ChangeRequest]:
         .exclude(requested_by_id=actor.user_id)
         .select_related("customer", "requested_by")
     )
+
+
+def workbench(*, actor: Actor) -> dict[str, Any]:
+    """The dashboard's customer figures, each within the viewer's scope."""
+    today = timezone.localdate()
+    week_ago = timezone.now() - dt.timedelta(days=7)
+    mine = my_relationships(actor=actor)
+    followups = FollowUp.objects.visible_to(actor, "view")
+    return {
+        "customer_count": Customer.objects.filter(status=Customer.Status.ACTIVE).count(),
+        "my_customer_count": len(mine),
+        "pool_count": CustomerRelationship.objects.filter(pool_q(actor)).count(),
+        "followups_week": followups.filter(occurred_at__gte=week_ago).count(),
+        "next_steps": list(
+            followups.filter(owner_id=actor.user_id, next_due__gte=today)
+            .select_related("customer")
+            .order_by("next_due")[:6]
+        ),
+        "reclaim_soon": [
+            (rel, due) for rel, due in mine if due and due <= today + dt.timedelta(days=7)
+        ][:6],
+    }

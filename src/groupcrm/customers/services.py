@@ -1255,16 +1255,38 @@ def followup_delete(*, actor: Actor, pk: int) -> None:
 
 
 @transaction.atomic
-def follow_set(*, actor: Actor, customer_id: int, follow: bool, digest: bool = False) -> bool:
+def follow_set(
+    *,
+    actor: Actor,
+    customer_id: int,
+    follow: bool,
+    digest: bool = False,
+    bu_id: int | None = None,
+) -> bool:
+    """Follow or unfollow a customer for oneself, or (``bu_id``) for a whole unit, which
+    needs customers.change there: every member of the unit and below is then told."""
     customer = _customer(actor, customer_id)
     if actor.user is None:
         raise PermissionDenied()
+    if bu_id is not None:
+        unit = BusinessUnit.objects.filter(pk=bu_id, is_active=True).first()
+        if unit is None or not any(
+            unit.path.startswith(g.bu_path)
+            for g in actor.grants("customers", "change")
+            if g.scope != DataScope.OWN
+        ):
+            raise PermissionDenied(
+                _("Only people who manage a unit's customers may follow for it.")
+            )
+        target: dict[str, Any] = {"bu": unit}
+    else:
+        target = {"user": actor.user}
     if follow:
         Follow.objects.update_or_create(
-            customer=customer, user=actor.user, defaults={"digest": digest}
+            customer=customer, **target, defaults={"digest": digest and bu_id is None}
         )
     else:
-        Follow.objects.filter(customer=customer, user=actor.user).delete()
+        Follow.objects.filter(customer=customer, **target).delete()
     return follow
 
 

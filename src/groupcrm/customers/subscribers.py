@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -15,13 +16,20 @@ from groupcrm.org.models import User
 
 
 def _followers(event: OutboxEvent) -> list[User]:
-    return [
-        f.user
-        for f in Follow.objects.filter(customer_id=event.payload["customer_id"])
-        .exclude(user_id=event.actor_id)
-        .select_related("user")
-        if f.user.is_active
-    ]
+    """People following the customer, themselves or through a unit they belong to (the
+    unit or one above it), except whoever made the change."""
+    follows = Follow.objects.filter(customer_id=event.payload["customer_id"])
+    users = User.objects.filter(pk__in=follows.filter(user__isnull=False).values("user_id"))
+    paths = list(follows.filter(bu__isnull=False).values_list("bu__path", flat=True))
+    people = {u.pk: u for u in users.filter(is_active=True)}
+    if paths:
+        condition = Q(pk__in=[])
+        for path in paths:
+            condition |= Q(memberships__bu__path__startswith=path)
+        members = User.objects.filter(condition, is_active=True, memberships__is_active=True)
+        people.update({u.pk: u for u in members.distinct()})
+    people.pop(event.actor_id or 0, None)
+    return [u for u in people.values() if Actor(u).can("customers", "view")]
 
 
 def _customer(event: OutboxEvent) -> Customer | None:

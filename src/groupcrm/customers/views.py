@@ -307,13 +307,25 @@ def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def customer_follow(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
     follow = request.POST.get("follow") == "1"
+    for_unit = request.POST.get("unit") == "1" and actor.bu is not None
     services.follow_set(
-        actor=request.actor, customer_id=pk, follow=follow, digest=request.POST.get("digest") == "1"
+        actor=actor,
+        customer_id=pk,
+        follow=follow,
+        digest=request.POST.get("digest") == "1",
+        bu_id=actor.bu.pk if for_unit else None,
     )
-    messages.success(
-        request, _("You follow this customer.") if follow else _("You no longer follow it.")
-    )
+    if for_unit:
+        message = (
+            _("%(unit)s follows this customer.") if follow else _("%(unit)s no longer follows it.")
+        )
+        messages.success(request, message % {"unit": actor.bu.name})
+    else:
+        messages.success(
+            request, _("You follow this customer.") if follow else _("You no longer follow it.")
+        )
     return redirect("customers:detail", pk)
 
 
