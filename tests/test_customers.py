@@ -22,7 +22,7 @@ from groupcrm.core.actor import Actor
 from groupcrm.core.errors import Conflict, PermissionDenied, ValidationError
 from groupcrm.core.events import outbox_dispatch
 from groupcrm.core.models import Notification, OutboxEvent
-from groupcrm.core.testing.battery import ScopedBattery
+from groupcrm.core.testing.battery import GroupWideBattery, ScopedBattery
 from groupcrm.core.testing.personas import Personas
 from groupcrm.customers import services
 from groupcrm.customers.digest import digest_send
@@ -931,3 +931,37 @@ def test_a_unit_follows_a_customer_for_all_its_members(personas: Personas) -> No
     )
     assert {"mfg_manager", "mfg_am", "mfg_am2", "sh_am", "mfg_lead"} <= told
     assert "fin_am" not in told and "nobody" not in told
+
+
+class TestCustomerPermissions(GroupWideBattery):
+    api_list = "/api/v1/customers"
+    api_detail = "/api/v1/customers/{row.pk}"
+    ui_detail = "customers:detail"
+    ui_edit = "customers:edit"
+    api_patch = {"website": "www.changed.cn"}
+
+    def make(self, personas: Personas) -> Customer:
+        return engaged(personas, "mfg", "mfg_am").customer
+
+    def edit_form(self, row: Any) -> dict[str, Any]:
+        return {"legal_name": row.legal_name, "source": "manual", "status": "active", "city": "x"}
+
+
+class TestContactPermissions(GroupWideBattery):
+    api_list = "/api/v1/customers/{row.customer_id}/contacts"
+    api_detail = "/api/v1/contacts/{row.pk}"
+    ui_detail = "customers:detail"
+    ui_edit = "customers:contact_edit"
+    api_patch = {"title": "总经理"}
+
+    def make(self, personas: Personas) -> Contact:
+        rel = engaged(personas, "mfg", "mfg_am")
+        return services.contact_create(
+            actor=personas.actor("mfg_am"), customer_id=rel.customer_id, name="周杰"
+        )
+
+    def customer_pk(self, row: Any) -> int:
+        return row.customer_id
+
+    def edit_form(self, row: Any) -> dict[str, Any]:
+        return {"name": "周杰", "role": "technical", "status": "active"}

@@ -30,7 +30,7 @@ class BusinessUnit(ScopedModel):
     class Kind(models.TextChoices):
         GROUP = "group", _("Group")
         SUBSIDIARY = "subsidiary", _("Subsidiary")
-        DIVISION = "division", _("Business unit")
+        DIVISION = "division", _("Division")
         DEPARTMENT = "department", _("Department")
         TEAM = "team", _("Team")
 

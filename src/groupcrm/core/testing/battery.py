@@ -127,3 +127,84 @@ class ScopedBattery:
         # The group-wide analyst sees it, the subsidiary's manager too.
         assert row.pk in self.api_ids(personas, "analyst")
         assert row.pk in self.api_ids(personas, "mfg_manager")
+
+
+class GroupWideBattery:
+    """The battery for records shared group-wide (the customer golden record and its
+    contacts): everyone with the module's view permission reads them across units, only
+    units engaged with the customer write them, nobody else reaches them at all.
+
+    ``make`` returns a row of a customer engaged by mfg's account manager ``mfg_am``."""
+
+    api_list: str  # format string with {row.…} fields, e.g. "/api/v1/customers"
+    api_detail: str  # e.g. "/api/v1/customers/{row.pk}"
+    ui_detail: str  # URL name taking the customer's pk
+    ui_edit: str  # URL name taking the row's pk
+    api_patch: dict[str, Any]
+
+    def make(self, personas: Personas) -> models.Model:
+        raise NotImplementedError
+
+    def customer_pk(self, row: models.Model) -> int:
+        return row.pk
+
+    def edit_form(self, row: models.Model) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _api(self, personas: Personas, who: str) -> tuple[Client, dict[str, str]]:
+        return Client(), {"HTTP_AUTHORIZATION": f"Bearer {personas.token(who)}"}
+
+    def _ui(self, personas: Personas, who: str) -> Client:
+        client = Client()
+        client.force_login(getattr(personas, who))
+        return client
+
+    def _state(self, row: models.Model) -> dict[str, Any]:
+        row.refresh_from_db()
+        return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
+
+    @pytest.mark.django_db
+    def test_anonymous_is_sent_to_login_and_api_says_401(self, personas: Personas) -> None:
+        row = self.make(personas)
+        response = Client().get(reverse(self.ui_detail, args=[self.customer_pk(row)]))
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+        assert Client().get(self.api_list.format(row=row)).status_code == 401
+        assert Client().get(self.api_detail.format(row=row)).status_code == 401
+
+    @pytest.mark.django_db
+    def test_without_permission_nothing_is_reachable(self, personas: Personas) -> None:
+        row = self.make(personas)
+        client = self._ui(personas, "nobody")
+        assert client.get(reverse(self.ui_detail, args=[self.customer_pk(row)])).status_code == 403
+        api, auth = self._api(personas, "nobody")
+        assert api.get(self.api_list.format(row=row), **auth).status_code == 403
+        assert api.get(self.api_detail.format(row=row), **auth).status_code == 403
+
+    @pytest.mark.django_db
+    def test_every_unit_reads_but_only_the_engaged_one_writes(self, personas: Personas) -> None:
+        row = self.make(personas)
+        before = self._state(row)
+        for who in ("fin_am", "fin_manager", "analyst"):
+            api, auth = self._api(personas, who)
+            assert api.get(self.api_detail.format(row=row), **auth).status_code == 200
+            response = api.patch(
+                self.api_detail.format(row=row),
+                self.api_patch,
+                content_type="application/json",
+                **auth,
+            )
+            assert response.status_code == 403, (who, response.content)
+            assert response["Content-Type"] == "application/problem+json"
+            client = self._ui(personas, who)
+            assert client.get(reverse(self.ui_edit, args=[row.pk])).status_code == 403
+            response = client.post(reverse(self.ui_edit, args=[row.pk]), self.edit_form(row))
+            assert response.status_code == 403
+        assert self._state(row) == before
+        api, auth = self._api(personas, "mfg_am")
+        response = api.patch(
+            self.api_detail.format(row=row), self.api_patch, content_type="application/json", **auth
+        )
+        assert response.status_code == 200, response.content
+        client = self._ui(personas, "mfg_am")
+        response = client.post(reverse(self.ui_edit, args=[row.pk]), self.edit_form(row))
+        assert response.status_code == 302, response.content
