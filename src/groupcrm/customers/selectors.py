@@ -43,6 +43,7 @@ from groupcrm.customers.services import (
     reclaim_due,
     similar_customers,
 )
+from groupcrm.org.models import User
 from groupcrm.org.selectors import unit_path
 
 SORTS = {
@@ -470,6 +471,18 @@ def _changes(actor: Actor, customer: Customer, query: TimelineQuery) -> list[Tim
             )
         )
     return entries
+
+
+def timeline_people(*, actor: Actor, customer: Customer) -> list[User]:
+    """Who appears in the customer's timeline for this viewer: authors of visible
+    follow-ups and people who changed the record."""
+    authors = FollowUp.objects.visible_to(actor, "view").filter(customer=customer)
+    changers = ChangeRecord.objects.filter(subject=f"customers.customer:{customer.pk}")
+    return list(
+        User.objects.filter(
+            Q(pk__in=authors.values("owner_id")) | Q(pk__in=changers.values("actor_id"))
+        ).order_by("username")
+    )
 
 
 def timeline(

@@ -272,6 +272,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         industry=industry_label(customer.industry, _lang(request)) if customer.industry else "",
         followup_form=FollowUpForm(customer=customer),
         timeline_units=units_for(actor=actor, module="followups", action="view"),
+        timeline_people=selectors.timeline_people(actor=actor, customer=customer),
         query=query,
     )
     return render(request, "customers/detail.html", data)
@@ -744,6 +745,7 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
         followup_form=form,
         show_followup=True,
         timeline_units=units_for(actor=actor, module="followups", action="view"),
+        timeline_people=selectors.timeline_people(actor=actor, customer=customer),
         query=selectors.TimelineQuery(),
     )
     return render(request, "customers/detail.html", data, status=422)
