@@ -179,9 +179,10 @@ def _clean_customer(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, A
 
 def _derive(customer: Customer) -> None:
     """Matching keys, 拼音, region and data quality from the record's own fields."""
-    customer.name_key = normalize_company_name(customer.legal_name)
-    customer.base_key = base_company_name(customer.legal_name)
-    customer.pinyin, customer.initials = name_pinyin(customer.legal_name)
+    customer.name_key = normalize_company_name(customer.legal_name)[:200]
+    customer.base_key = base_company_name(customer.legal_name)[:200]
+    full, initials = name_pinyin(customer.legal_name)
+    customer.pinyin, customer.initials = full[:400], initials[:100]
     if customer.address:
         province, city, district = parse_region(customer.address)
         if province:
