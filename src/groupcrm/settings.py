@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "groupcrm.audit",
     "groupcrm.announcements",
     "groupcrm.customers",
+    "groupcrm.integration",
 ]
 
 MIDDLEWARE = [

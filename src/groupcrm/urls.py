@@ -7,6 +7,7 @@ from groupcrm.api import api
 from groupcrm.audit import views as audit_views
 from groupcrm.core import views as core_views
 from groupcrm.customers import views as customer_views
+from groupcrm.integration import views as integration_views
 from groupcrm.org import account_views
 from groupcrm.org import views as org_views
 
@@ -108,6 +109,15 @@ customers = [
     path("followups/<int:pk>/delete/", c.followup_delete, name="followup_delete"),
 ]
 
+integration = [
+    path("", integration_views.job_list, name="jobs"),
+    path("new/", integration_views.job_create, name="new"),
+    path("sources/new/", integration_views.source_create, name="source_create"),
+    path("<int:pk>/", integration_views.job_detail, name="job"),
+    path("<int:pk>/report/", integration_views.job_report, name="report"),
+    path("<int:pk>/run/", integration_views.job_run, name="run"),
+]
+
 system = [
     path("events/", core_views.events, name="events"),
     path("events/<uuid:pk>/retry/", core_views.event_retry, name="event_retry"),
@@ -127,6 +137,7 @@ urlpatterns = [
     path("org/", include((org, "org"))),
     path("announcements/", include((announcements, "announcements"))),
     path("customers/", include((customers, "customers"))),
+    path("imports/", include((integration, "integration"))),
     path(
         "audit/",
         include(

@@ -30,6 +30,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Public pool"), "customers:pool", "water", "customers"),
     NavItem(_("Follow-ups"), "customers:followups", "chat-left-text", "followups"),
     NavItem(_("Approvals"), "customers:changes", "check2-square", "customers", "approve"),
+    NavItem(_("Imports"), "integration:jobs", "upload", "integration"),
     NavItem(_("Announcements"), "announcements:list", "megaphone", "announcements"),
     NavItem(_("Org chart"), "org:chart", "diagram-3", "org"),
     NavItem(_("Business units"), "org:units", "buildings", "org"),

@@ -21,6 +21,7 @@ MODULE_ACTIONS = {
     "customers": ["view", "create", "change", "delete", "export", "approve", "admin"],
     "contacts": ["view", "create", "change", "delete", "export", "reveal_pii"],
     "followups": ["view", "create", "change", "delete", "export"],
+    "integration": ["view", "create", "admin"],
 }
 WORK = ("view", "create", "change", "delete")
 CRM = ("customers", "contacts", "followups")
@@ -70,11 +71,11 @@ def build_personas() -> Personas:
             kind=kind,
             parent_id=p.units[parent].pk if parent else None,
         )
-    everything = perms("org", "announcements", "audit", "system", *CRM)
+    everything = perms("org", "announcements", "audit", "system", "integration", *CRM)
     for code, permissions, scope in [
         ("admin", everything, "group"),
         ("analyst", perms("org", "announcements", "audit", *CRM, actions=("view",)), "group"),
-        ("manager", perms("org", "announcements", "audit", *CRM), "subtree"),
+        ("manager", perms("org", "announcements", "audit", "integration", *CRM), "subtree"),
         ("lead", perms("org", "announcements", *CRM, actions=WORK), "team"),
         ("am", perms("org", "announcements", *CRM, actions=WORK), "own"),
         ("nobody", [], "own"),

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IntegrationConfig(AppConfig):
+    name = "groupcrm.integration"
+    label = "integration"
+    verbose_name = _("Data integration")
+
+    def ready(self) -> None:
+        from groupcrm.core.permissions import register_module
+
+        register_module("integration", _("Data integration"), ("view", "create", "admin"))

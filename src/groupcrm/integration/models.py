@@ -1,0 +1,163 @@
+"""Imports from BU spreadsheets and other CRMs, and the lineage they leave (design.md §6:
+``SourceRecord``): every imported row is kept, linked to the golden record it fed."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from groupcrm.core.scoping import ScopedModel
+
+
+class ImportSource(models.Model):
+    """A system data comes from (a BU's ERP, Zoho CRM, 纷享销客…) and its column mapping."""
+
+    class Kind(models.TextChoices):
+        GENERIC = "generic", _("Spreadsheet")
+        ZOHO = "zoho", _("Zoho CRM export")
+        SALESFORCE = "salesforce", _("Salesforce data export")
+        FXIAOKE = "fxiaoke", _("Fxiaoke (纷享销客) Excel export")
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.GENERIC)
+    # {"customers": {"legal_name": "Account Name", …}, "contacts": {…}}: target → column.
+    mappings = models.JSONField(_("column mappings"), default=dict, blank=True)
+    trust = models.PositiveSmallIntegerField(
+        _("trust"), default=50, help_text=_("Higher wins when sources disagree on a value.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    audit_fields: ClassVar[tuple[str, ...]] = ("name", "kind", "mappings", "trust")
+
+    class Meta:
+        verbose_name = _("import source")
+        verbose_name_plural = _("import sources")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportJob(ScopedModel):
+    """One file imported (or tried in a dry run) into a unit, in committed batches."""
+
+    class Entity(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        CONTACTS = "contacts", _("Contacts")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    scope_module = "integration"
+
+    bu = models.ForeignKey(
+        "org.BusinessUnit",
+        verbose_name=_("business unit"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source = models.ForeignKey(
+        ImportSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="jobs"
+    )
+    entity = models.CharField(_("what"), max_length=20, choices=Entity.choices)
+    filename = models.CharField(_("file"), max_length=200)
+    stored_as = models.CharField(max_length=300, editable=False)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    done_rows = models.PositiveIntegerField(_("rows done"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    matched = models.PositiveIntegerField(_("matched existing"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    # The file row up to which everything is committed: a restarted job goes on after it.
+    last_row = models.PositiveIntegerField(default=0, editable=False)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    audit_fields: ClassVar[tuple[str, ...]] = ("source", "entity", "filename", "dry_run", "bu")
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+
+class RowIssue(models.Model):
+    """A rejected row of an import, with the reason, for the downloadable report."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveIntegerField(_("row"))
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    reason = models.TextField(_("reason"))
+    values = models.JSONField(_("values"), default=dict)
+    # A warning: the row was imported, but something in it could not be used.
+    imported = models.BooleanField(_("imported anyway"), default=False)
+
+    class Meta:
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
+        ordering = ["job", "row"]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.row}"
+
+
+class SourceRecord(models.Model):
+    """One row as another system sent it, linked to the golden record it fed."""
+
+    source = models.ForeignKey(ImportSource, on_delete=models.PROTECT, related_name="records")
+    entity = models.CharField(max_length=20, choices=ImportJob.Entity.choices)
+    external_id = models.CharField(_("external id"), max_length=100)
+    payload = models.JSONField(_("values received"))
+    received_at = models.DateTimeField(_("received at"), auto_now=True)
+    job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="source_records",
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="source_records",
+    )
+
+    class Meta:
+        verbose_name = _("source record")
+        verbose_name_plural = _("source records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "entity", "external_id"], name="integration_one_per_source_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"

@@ -1,0 +1,519 @@
+"""Imports: every row goes through the customer master's own services (the same checks
+as manual entry), in batches that commit together with the job's progress, so that a
+job killed in the middle resumes after its last committed batch and nothing is written
+twice. Re-importing a file updates instead of duplicating: rows are matched by
+(source, external id), then by credit code."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from groupcrm.audit.services import audit_create
+from groupcrm.core.actor import Actor
+from groupcrm.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from groupcrm.core.events import publish
+from groupcrm.core.scoping import ensure_in_scope
+from groupcrm.customers import services as customers
+from groupcrm.customers.models import Customer, CustomerRelationship
+from groupcrm.customers.normalize import normalize_company_name, normalize_uscc
+from groupcrm.customers.reference import DIVISIONS, is_industry
+from groupcrm.integration import mapping as mappings
+from groupcrm.integration.models import ImportJob, ImportSource, RowIssue, SourceRecord
+from groupcrm.integration.reader import FileError, open_table
+from groupcrm.org.models import BusinessUnit, Membership, User
+
+BATCH = 200
+GRADES = {
+    "战略": "strategic",
+    "strategic": "strategic",
+    "重点": "key",
+    "key": "key",
+    "成长": "growth",
+    "growth": "growth",
+    "基础": "basic",
+    "basic": "basic",
+}
+
+
+def import_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@transaction.atomic
+def source_create(
+    *, actor: Actor, name: str, kind: str = "generic", trust: int = 50
+) -> ImportSource:
+    actor.require("integration", "admin")
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("This field is required.")})
+    if kind not in ImportSource.Kind.values:
+        raise ValidationError({"kind": _("Choose one of the offered values.")})
+    if ImportSource.objects.filter(name=name).exists():
+        raise Conflict(_("A source with this name already exists."), code="source_exists")
+    source = ImportSource.objects.create(name=name, kind=kind, trust=trust)
+    audit_create(actor=actor, obj=source)
+    return source
+
+
+@transaction.atomic
+def import_start(
+    *,
+    actor: Actor,
+    source_id: int,
+    bu_id: int,
+    entity: str,
+    path: Path,
+    filename: str,
+    dry_run: bool = False,
+    mapping: dict[str, str] | None = None,
+    run: bool = True,
+) -> ImportJob:
+    """Check the file and its mapping, keep a copy, and queue the job (``run``)."""
+    actor.require("integration", "create")
+    if entity not in ImportJob.Entity.values:
+        raise ValidationError({"entity": _("Choose one of the offered values.")})
+    source = ImportSource.objects.filter(pk=source_id).first()
+    if source is None:
+        raise ValidationError({"source_id": _("Choose an import source.")})
+    unit = BusinessUnit.objects.filter(pk=bu_id, is_active=True).first()
+    if unit is None:
+        raise ValidationError({"bu_id": _("Choose an active business unit.")})
+    try:
+        table = open_table(path)
+    except FileError as exc:
+        raise ValidationError({"file": str(exc)}) from None
+    first = next(table.rows, None)
+    if first is None:
+        raise ValidationError({"file": _("The file has column names but no rows.")})
+    total = 1 + sum(1 for _row in table.rows)  # for progress and the ETA
+    chosen = (
+        mapping
+        or source.mappings.get(entity)
+        or mappings.suggest(table.headers, entity, source.kind)
+    )
+    problems = mappings.check(chosen, table.headers, entity)
+    if problems:
+        raise ValidationError({"mapping": problems}, extra={"headers": table.headers})
+    stored = import_dir() / f"{uuid.uuid4().hex}{path.suffix.lower()}"
+    shutil.copyfile(path, stored)
+    job = ImportJob.objects.create(
+        bu=unit,
+        owner=actor.user,
+        source=source,
+        entity=entity,
+        filename=filename[:200],
+        stored_as=str(stored),
+        encoding=table.encoding,
+        mapping=chosen,
+        dry_run=dry_run,
+        total_rows=total,
+    )
+    ensure_in_scope(job, actor=actor, action="create")
+    if not dry_run and source.mappings.get(entity) != chosen:
+        source.mappings = {**source.mappings, entity: chosen}
+        source.save(update_fields=["mappings"])
+    audit_create(actor=actor, obj=job)
+    publish(actor=actor, name="integration.import_queued", payload={"job_id": job.pk})
+    if run:
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from groupcrm.integration.tasks import run_import_task
+
+    run_import_task(job_id)
+
+
+class _DryRun(Exception):
+    """Raised to roll a dry run back after it went through every row."""
+
+
+def import_run(job_id: int, *, progress: Any = None) -> ImportJob:
+    """Run (or resume) a job. ``progress(job)`` is called after each committed batch."""
+    job = ImportJob.objects.select_related("source", "bu", "owner").get(pk=job_id)
+    if job.status == ImportJob.Status.DONE:
+        return job
+    actor = Actor(job.owner, request_id=f"import-{job.pk}")
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=job.started_at or timezone.now()
+    )
+    try:
+        table = open_table(Path(job.stored_as))
+        if job.dry_run:
+            issues: list[RowIssue] = []
+            try:
+                with transaction.atomic():
+                    _run_rows(job, actor, table.rows, issues, progress)
+                    raise _DryRun
+            except _DryRun:
+                pass
+            RowIssue.objects.filter(job=job).delete()
+            RowIssue.objects.bulk_create(issues)
+            ImportJob.objects.filter(pk=job.pk).update(
+                **{f: getattr(job, f) for f in ("total_rows", "done_rows", "created", "updated")},
+                matched=job.matched,
+                rejected=job.rejected,
+            )
+        else:
+            _run_rows(job, actor, table.rows, None, progress)
+            if job.entity == ImportJob.Entity.CUSTOMERS:
+                _link_parents(job, actor)
+    except FileError as exc:
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=str(exc))
+        raise ValidationError({"file": str(exc)}) from None
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.DONE, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _batches(
+    rows: Iterator[tuple[int, dict[str, str]]], after: int
+) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    rows = ((n, v) for n, v in rows if n > after)
+    while batch := list(islice(rows, BATCH)):
+        yield batch
+
+
+def _run_rows(
+    job: ImportJob,
+    actor: Actor,
+    rows: Iterator[tuple[int, dict[str, str]]],
+    dry_issues: list[RowIssue] | None,
+    progress: Any,
+) -> None:
+    handle = _customer_row if job.entity == ImportJob.Entity.CUSTOMERS else _contact_row
+    for batch in _batches(rows, 0 if job.dry_run else job.last_row):
+        with transaction.atomic():
+            issues = []
+            for number, values in batch:
+                try:
+                    with transaction.atomic():
+                        outcome = handle(job, actor, values)
+                except DomainError as exc:
+                    job.rejected += 1
+                    issues.append(_issue(job, number, values, exc))
+                else:
+                    setattr(job, outcome, getattr(job, outcome) + 1)
+            job.done_rows += len(batch)
+            job.total_rows = max(job.total_rows, job.done_rows)
+            job.last_row = batch[-1][0]
+            if dry_issues is None:
+                RowIssue.objects.bulk_create(issues)
+                job.save(
+                    update_fields=[
+                        "done_rows",
+                        "total_rows",
+                        "last_row",
+                        "created",
+                        "updated",
+                        "matched",
+                        "rejected",
+                    ]
+                )
+            else:
+                dry_issues.extend(issues)
+        if progress:
+            progress(job)
+
+
+def _issue(job: ImportJob, number: int, values: dict[str, str], exc: DomainError) -> RowIssue:
+    fields = getattr(exc, "fields", {})
+    if fields:
+        reason = "; ".join(
+            f"{name}: {' '.join(msgs)}" if name else " ".join(msgs) for name, msgs in fields.items()
+        )
+    else:
+        reason = str(exc.message)
+    column = job.mapping.get("external_id", "")
+    return RowIssue(
+        job=job, row=number, external_id=values.get(column, "")[:100], reason=reason, values=values
+    )
+
+
+# --- one row ------------------------------------------------------------------------------
+
+
+def _mapped(job: ImportJob, values: dict[str, str]) -> dict[str, str]:
+    return {
+        target: values.get(column, "").strip() for target, column in job.mapping.items() if column
+    }
+
+
+def _number(value: str, field: str, integer: bool = False) -> Any:
+    if not value:
+        return None
+    cleaned = re.sub(r"[,，\s]", "", value)
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValidationError({field: _("Enter a number.")}) from None
+    return int(number) if integer else number
+
+
+def _industry(value: str) -> str:
+    """A division code, or the division whose Chinese or English name matches."""
+    if not value:
+        return ""
+    code = value.split()[0]
+    if is_industry(code):
+        return code
+    lowered = value.lower()
+    for code, (_section, zh, en) in DIVISIONS.items():
+        if value == zh or lowered == en.lower() or (len(value) >= 2 and value in zh):
+            return code
+    return ""
+
+
+def _owner(job: ImportJob, value: str) -> int | None:
+    """The account manager named in the file, if they belong to the job's unit (or below);
+    otherwise the customer goes to the unit's public pool."""
+    if not value:
+        return None
+    user = User.objects.filter(
+        Q(username__iexact=value) | Q(email__iexact=value) | Q(display_name=value), is_active=True
+    ).first()
+    if (
+        user
+        and Membership.objects.filter(
+            user=user, is_active=True, bu__path__startswith=job.bu.path
+        ).exists()
+    ):
+        return user.pk
+    return None
+
+
+def _customer_row(job: ImportJob, actor: Actor, values: dict[str, str]) -> str:
+    data = _mapped(job, values)
+    external_id = data.pop("external_id", "")
+    data.pop("parent_external_id", None)
+    data.pop("parent_name", None)
+    owner_id = _owner(job, data.pop("owner", ""))
+    fields: dict[str, Any] = {k: v for k, v in data.items() if v}
+    if "employees" in fields:
+        fields["employees"] = _number(fields["employees"], "employees", integer=True)
+    if "annual_revenue" in fields:
+        fields["annual_revenue"] = _number(fields["annual_revenue"], "annual_revenue")
+    if "industry" in fields:
+        fields["industry"] = _industry(fields["industry"])
+    if "group_grade" in fields:
+        fields["group_grade"] = GRADES.get(fields["group_grade"].lower(), "")
+    if "tags" in fields:
+        fields["tags"] = [t for t in re.split(r"[,，;；、]", fields["tags"]) if t.strip()]
+    if not fields.get("legal_name"):
+        raise ValidationError({"legal_name": _("This field is required.")})
+    record = (
+        SourceRecord.objects.filter(
+            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id=external_id
+        )
+        .select_related("customer")
+        .first()
+        if external_id
+        else None
+    )
+    customer = record.customer if record else None
+    outcome = "updated"
+    if customer is None and fields.get("uscc"):
+        try:
+            code = normalize_uscc(fields["uscc"])
+        except ValueError as exc:
+            raise ValidationError({"uscc": str(exc)}) from None
+        customer = Customer.objects.filter(uscc=code).first()
+        outcome = "matched"
+    if customer is None:
+        customer = customers.customer_create(
+            actor=actor,
+            start_relationship=False,
+            similar_override_reason=_("Imported from %(source)s") % {"source": job.source.name},
+            source=Customer.Source.IMPORT,
+            **fields,
+        )
+        outcome = "created"
+    else:
+        # Identity fields (legal name, credit code, group grade) change only through the
+        # four-eyes approval; an import fills and refreshes the rest.
+        changes = {
+            k: v
+            for k, v in fields.items()
+            if k not in ("legal_name", "uscc", "group_grade") and v != getattr(customer, k, None)
+        }
+        if changes:
+            customers.customer_update(actor=actor, pk=customer.pk, **changes)
+        elif outcome == "updated":
+            outcome = "matched"
+    if not CustomerRelationship.objects.filter(customer=customer, bu=job.bu).exists():
+        customers.relationship_start(
+            actor=actor, customer_id=customer.pk, bu_id=job.bu_id, owner_id=owner_id
+        )
+    if external_id:
+        SourceRecord.objects.update_or_create(
+            source=job.source,
+            entity=ImportJob.Entity.CUSTOMERS,
+            external_id=external_id[:100],
+            defaults={"payload": values, "job": job, "customer": customer},
+        )
+    return outcome
+
+
+def _link_parents(job: ImportJob, actor: Actor) -> None:
+    """Second pass: parents named by id or name, resolved within the file and against
+    the existing records, whatever the row order."""
+    id_column = job.mapping.get("parent_external_id", "")
+    name_column = job.mapping.get("parent_name", "")
+    if not id_column and not name_column:
+        return
+    issues = []
+    for number, record in enumerate(
+        SourceRecord.objects.filter(job=job, customer__isnull=False).select_related("customer"),
+        start=1,
+    ):
+        parent_id_value = record.payload.get(id_column, "").strip() if id_column else ""
+        parent_name = record.payload.get(name_column, "").strip() if name_column else ""
+        if not parent_id_value and not parent_name:
+            continue
+        parent = _find_parent(job, parent_id_value, parent_name)
+        if parent is None:
+            issues.append(
+                RowIssue(
+                    job=job,
+                    row=number,
+                    external_id=record.external_id,
+                    reason=_("Imported, but its parent company “%(parent)s” was not found.")
+                    % {"parent": parent_id_value or parent_name},
+                    values=record.payload,
+                    imported=True,
+                )
+            )
+            continue
+        if record.customer.parent_id == parent.pk:
+            continue
+        try:
+            with transaction.atomic():
+                customers.customer_move(actor=actor, pk=record.customer_id, parent_id=parent.pk)
+        except (ValidationError, PermissionDenied, NotFound) as exc:
+            issues.append(
+                RowIssue(
+                    job=job,
+                    row=number,
+                    external_id=record.external_id,
+                    reason=_issue(job, number, record.payload, exc).reason,
+                    values=record.payload,
+                    imported=True,
+                )
+            )
+    RowIssue.objects.bulk_create(issues)
+
+
+def _find_parent(job: ImportJob, external_id: str, name: str) -> Customer | None:
+    if external_id:
+        record = SourceRecord.objects.filter(
+            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id=external_id
+        ).first()
+        if record and record.customer_id:
+            return record.customer
+    if name:
+        key = normalize_company_name(name)
+        return (
+            Customer.objects.filter(Q(legal_name=name) | Q(name_key=key))
+            .exclude(status=Customer.Status.MERGED)
+            .order_by("pk")
+            .first()
+        )
+    return None
+
+
+def _contact_row(job: ImportJob, actor: Actor, values: dict[str, str]) -> str:
+    data = _mapped(job, values)
+    external_id = data.pop("external_id", "")
+    customer = _contact_customer(
+        job,
+        data.pop("customer_external_id", ""),
+        data.pop("customer_uscc", ""),
+        data.pop("customer_name", ""),
+    )
+    fields = {k: v for k, v in data.items() if v}
+    record = (
+        SourceRecord.objects.filter(
+            source=job.source, entity=ImportJob.Entity.CONTACTS, external_id=external_id
+        ).first()
+        if external_id
+        else None
+    )
+    if record and record.contact_id:
+        contact = customers.contact_update(actor=actor, pk=record.contact_id, **fields)
+        if contact.customer_id != customer.pk:
+            customers.contact_move(actor=actor, pk=contact.pk, customer_id=customer.pk)
+        outcome = "updated"
+    else:
+        contact = customers.contact_create(actor=actor, customer_id=customer.pk, **fields)
+        outcome = "created"
+    if external_id:
+        SourceRecord.objects.update_or_create(
+            source=job.source,
+            entity=ImportJob.Entity.CONTACTS,
+            external_id=external_id[:100],
+            defaults={"payload": values, "job": job, "customer": customer, "contact": contact},
+        )
+    return outcome
+
+
+def _contact_customer(job: ImportJob, external_id: str, uscc: str, name: str) -> Customer:
+    if external_id:
+        record = SourceRecord.objects.filter(
+            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id=external_id
+        ).first()
+        if record and record.customer_id:
+            return record.customer  # type: ignore[return-value]
+    if uscc:
+        try:
+            found = Customer.objects.filter(uscc=normalize_uscc(uscc)).first()
+        except ValueError:
+            found = None
+        if found:
+            return found
+    if name:
+        found = _find_parent(job, "", name)
+        if found:
+            return found
+    raise ValidationError(
+        {"customer": _("The company of this contact is neither in this source nor in the master.")}
+    )
+
+
+def import_again(*, actor: Actor, job: ImportJob) -> ImportJob:
+    """After a dry run: the same file and mapping for real. After an interruption: go on
+    from the last committed batch."""
+    actor.require("integration", "create")
+    if job.dry_run:
+        return import_start(
+            actor=actor,
+            source_id=job.source_id,
+            bu_id=job.bu_id,
+            entity=job.entity,
+            path=Path(job.stored_as),
+            filename=job.filename,
+            mapping=job.mapping,
+        )
+    if job.status == ImportJob.Status.DONE:
+        raise Conflict(_("This import is complete."), code="import_done")
+    _enqueue(job.pk)
+    job.refresh_from_db()
+    return job

@@ -1,0 +1,131 @@
+"""Import pages: start an import (or a dry run), follow its progress, read its report."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from groupcrm.core.errors import ValidationError
+from groupcrm.core.ui import apply_errors, paginate, submit
+from groupcrm.integration import selectors, services
+from groupcrm.integration.forms import ImportForm, SourceForm
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    actor.require("integration", "view")
+    return render(
+        request,
+        "integration/jobs.html",
+        {
+            "page": paginate(request, selectors.import_job_list(actor=actor)),
+            "can_create": actor.can("integration", "create"),
+            "can_admin": actor.can("integration", "admin"),
+        },
+    )
+
+
+@login_required
+def job_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    actor.require("integration", "create")
+    form = ImportForm(request.POST or None, request.FILES or None, actor=actor)
+    headers: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        suffix = Path(upload.name).suffix.lower()
+        with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+            for chunk in upload.chunks():
+                tmp.write(chunk)
+            tmp.flush()
+            try:
+                job = services.import_start(
+                    actor=actor,
+                    source_id=form.cleaned_data["source"].pk,
+                    bu_id=form.cleaned_data["bu"].pk,
+                    entity=form.cleaned_data["entity"],
+                    path=Path(tmp.name),
+                    filename=upload.name,
+                    dry_run=form.cleaned_data["dry_run"],
+                )
+            except ValidationError as exc:
+                headers = exc.extra.get("headers", [])
+                for name in ("mapping", "source_id", "bu_id"):
+                    if name in exc.fields:
+                        exc.fields.setdefault("", []).extend(exc.fields.pop(name))
+                apply_errors(form, exc)
+            else:
+                return redirect("integration:job", job.pk)
+    return render(request, "integration/new.html", {"form": form, "headers": headers})
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = selectors.import_job_get(actor=request.actor, pk=pk)
+    context = {"job": job, "issues": paginate(request, selectors.row_issues(job=job))}
+    if request.htmx and request.htmx.target == "job-progress":
+        return render(request, "integration/_progress.html", context)
+    return render(request, "integration/job.html", context)
+
+
+@login_required
+def job_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The refused rows with their values and an error column, as XLSX."""
+    from openpyxl import Workbook
+
+    job = selectors.import_job_get(actor=request.actor, pk=pk)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Rejected rows"))
+    issues = list(selectors.row_issues(job=job))
+    columns = list(dict.fromkeys(k for issue in issues for k in issue.values))
+    sheet.append([_("Row"), _("Error"), _("Imported anyway"), *columns])
+    for issue in issues:
+        sheet.append(
+            [issue.row, issue.reason, _("yes") if issue.imported else _("no")]
+            + [issue.values.get(c, "") for c in columns]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    response = HttpResponse(
+        out.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.xlsx"'
+    return response
+
+
+@login_required
+@require_POST
+def job_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a checked dry run for real, or resume an interrupted job."""
+    job = selectors.import_job_get(actor=request.actor, pk=pk)
+    job = services.import_again(actor=request.actor, job=job)
+    return redirect("integration:job", job.pk)
+
+
+@login_required
+def source_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    actor.require("integration", "admin")
+    form = SourceForm(request.POST or None)
+    done = submit(
+        request,
+        form,
+        lambda d: services.source_create(actor=actor, **d),
+        success_url=reverse("integration:new"),
+        message=_("Source saved."),
+    )
+    return done or render(
+        request,
+        "form.html",
+        {"form": form, "title": _("New import source"), "back": reverse("integration:jobs")},
+    )

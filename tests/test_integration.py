@@ -1,0 +1,328 @@
+"""Imports: encodings, ready mappings for other CRMs, idempotent upserts, parents in any
+order, dry runs, rejected-row reports, and resuming after a kill in the middle."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from groupcrm.core.actor import Actor
+from groupcrm.core.errors import ValidationError
+from groupcrm.core.testing.personas import Personas
+from groupcrm.customers.models import Contact, Customer, CustomerRelationship
+from groupcrm.integration import services
+from groupcrm.integration.models import ImportJob, ImportSource, RowIssue, SourceRecord
+from groupcrm.integration.reader import FileError, detect_encoding, open_table
+
+ZOHO_HEADERS = [
+    "Record Id",
+    "Account Name",
+    "Website",
+    "Industry",
+    "Employees",
+    "Billing Street",
+    "Parent Account.id",
+    "Account Owner",
+]
+
+
+def write_csv(
+    path: Path, headers: list[str], rows: list[list[str]], encoding: str = "utf-8"
+) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def zoho_file(tmp_path: Path, rows: list[list[str]] | None = None) -> Path:
+    return write_csv(
+        tmp_path / "zoho_accounts.csv",
+        ZOHO_HEADERS,
+        rows
+        or [
+            # The branch comes before its parent: parents are linked after all rows.
+            [
+                "zcrm_3",
+                "华润置地有限公司上海分公司",
+                "",
+                "房地产业",
+                "120",
+                "上海市浦东新区张江路88号",
+                "zcrm_2",
+                "",
+            ],
+            ["zcrm_2", "华润置地有限公司", "www.crland.com.hk", "", "5000", "", "zcrm_1", "mfg_am"],
+            ["zcrm_1", "华润集团有限公司", "", "", "", "广东省深圳市南山区科技园", "", "fin_am"],
+            ["zcrm_4", "坏代码有限公司", "", "", "很多", "", "", ""],
+        ],
+    )
+
+
+def start(
+    personas: Personas, path: Path, *, kind: str = "zoho", entity: str = "customers", **kw: Any
+) -> ImportJob:
+    source, _created = ImportSource.objects.get_or_create(
+        name=f"{kind} CRM", defaults={"kind": kind}
+    )
+    job = services.import_start(
+        actor=personas.actor("mfg_manager"),
+        source_id=source.pk,
+        bu_id=personas.units["mfg"].pk,
+        entity=entity,
+        path=path,
+        filename=path.name,
+        run=False,
+        **kw,
+    )
+    # What the worker does once the queued job's transaction commits.
+    return services.import_run(job.pk)
+
+
+def test_encodings_are_detected() -> None:
+    assert detect_encoding("客户名称".encode()) == "utf-8"
+    assert detect_encoding(b"\xef\xbb\xbf" + "客户名称".encode()) == "utf-8-sig"
+    assert detect_encoding("客户名称,统一社会信用代码".encode("gb18030")) == "gb18030"
+
+
+@pytest.mark.django_db
+def test_a_zoho_export_imports_with_parents_in_any_order_and_a_report(
+    personas: Personas, tmp_path: Path
+) -> None:
+    job = start(personas, zoho_file(tmp_path))
+    job.refresh_from_db()
+    assert job.status == "done" and (job.created, job.rejected, job.total_rows) == (3, 1, 4)
+    branch = Customer.objects.get(legal_name="华润置地有限公司上海分公司")
+    land = Customer.objects.get(legal_name="华润置地有限公司")
+    group = Customer.objects.get(legal_name="华润集团有限公司")
+    assert branch.parent == land and land.parent == group and branch.depth == 2
+    assert branch.industry == "70" and branch.employees == 120 and branch.province == "上海市"
+    assert branch.source == "import"
+    rels = {r.customer_id: r for r in CustomerRelationship.objects.filter(bu=personas.units["mfg"])}
+    assert rels[land.pk].owner == personas.mfg_am
+    assert rels[group.pk].owner is None  # fin_am is not in 华夏制造: the unit's pool
+    assert rels[branch.pk].owner is None
+    [issue] = RowIssue.objects.filter(job=job)
+    assert issue.row == 5 and "employees" in issue.reason and issue.external_id == "zcrm_4"
+    assert SourceRecord.objects.get(external_id="zcrm_2").customer == land
+    client = Client()
+    client.force_login(personas.mfg_manager)
+    response = client.get(reverse("integration:report", args=[job.pk]))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][0] == 5 and "employees" in rows[1][1]
+    assert client.get(reverse("integration:job", args=[job.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_reimporting_a_corrected_file_updates_instead_of_duplicating(
+    personas: Personas, tmp_path: Path
+) -> None:
+    start(personas, zoho_file(tmp_path))
+    before = Customer.objects.count()
+    corrected = zoho_file(
+        tmp_path,
+        [["zcrm_2", "华润置地有限公司", "www.crland.cn", "", "6000", "", "zcrm_1", "mfg_am"]],
+    )
+    job = start(personas, corrected)
+    job.refresh_from_db()
+    assert (job.created, job.updated) == (0, 1)
+    assert Customer.objects.count() == before
+    land = Customer.objects.get(legal_name="华润置地有限公司")
+    assert (land.website, land.employees) == ("www.crland.cn", 6000)
+
+
+@pytest.mark.django_db
+def test_a_gbk_fxiaoke_export_and_its_contacts(personas: Personas, tmp_path: Path) -> None:
+    customers = write_csv(
+        tmp_path / "客户.csv",
+        ["客户编号", "客户名称", "统一社会信用代码", "详细地址", "负责人"],
+        [
+            [
+                "FX001",
+                "长江精密机械有限公司",
+                "91350100M000100Y43",
+                "江苏省苏州市工业园区星湖街328号",
+                "mfg_am2",
+            ]
+        ],
+        encoding="gb18030",
+    )
+    job = start(personas, customers, kind="fxiaoke")
+    assert job.encoding == "gb18030" and job.mapping["legal_name"] == "客户名称"
+    customer = Customer.objects.get(uscc="91350100M000100Y43")
+    assert customer.city == "苏州市"
+    contacts = write_csv(
+        tmp_path / "联系人.csv",
+        ["联系人编号", "客户名称", "姓名", "职务", "手机", "邮箱"],
+        [
+            ["C1", "长江精密机械有限公司", "王伟", "采购经理", "13800138000", "wangwei@cj.com"],
+            ["C2", "不存在的公司", "李四", "", "", ""],
+            ["C3", "长江精密机械有限公司", "赵六", "", "12345", ""],
+        ],
+        encoding="gb18030",
+    )
+    job = start(personas, contacts, kind="fxiaoke", entity="contacts")
+    job.refresh_from_db()
+    assert (job.created, job.rejected) == (1, 2)
+    contact = Contact.objects.get(name="王伟")
+    assert contact.customer == customer and contact.mobile == "+8613800138000"
+    reasons = list(RowIssue.objects.filter(job=job).values_list("reason", flat=True))
+    assert any("customer" in r for r in reasons) and any("mobile" in r for r in reasons)
+
+
+@pytest.mark.django_db
+def test_an_xlsx_with_formulas_and_merged_cells(personas: Personas, tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["公司名称", "员工人数", "标签"])
+    sheet.append(["泰山重工有限公司", 100, "国企"])
+    sheet.append(["黄河物流有限公司", "=B2*2", "上市公司"])
+    sheet.append(["天山能源有限公司", None, None])
+    sheet.merge_cells("C3:C4")
+    path = tmp_path / "sheet.xlsx"
+    book.save(path)
+    job = start(personas, path, kind="generic")
+    job.refresh_from_db()
+    # openpyxl writes no cached value for a formula: the cell reads as empty, not "=B2*2".
+    assert (job.created, job.rejected) == (3, 0)
+    assert Customer.objects.get(legal_name="黄河物流有限公司").employees is None
+
+
+@pytest.mark.django_db
+def test_a_dry_run_checks_everything_and_writes_nothing(personas: Personas, tmp_path: Path) -> None:
+    customers_before = Customer.objects.count()
+    job = start(personas, zoho_file(tmp_path), dry_run=True)
+    job.refresh_from_db()
+    assert job.status == "done" and (job.created, job.rejected) == (3, 1)
+    assert Customer.objects.count() == customers_before
+    assert not SourceRecord.objects.exists()
+    assert RowIssue.objects.filter(job=job).count() == 1
+    real = services.import_again(actor=personas.actor("mfg_manager"), job=job)
+    real = services.import_run(real.pk)
+    assert not real.dry_run and real.created == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("headers", "rows", "message"),
+    [
+        (["Website"], [["www.a.cn"]], "required"),
+        (ZOHO_HEADERS, [], "no rows"),
+    ],
+)
+def test_unusable_files_are_refused_with_a_reason(
+    personas: Personas, tmp_path: Path, headers: list[str], rows: list[list[str]], message: str
+) -> None:
+    path = write_csv(tmp_path / "bad.csv", headers, rows)
+    with pytest.raises(ValidationError) as exc:
+        start(personas, path, kind="generic", entity="customers")
+    assert message in str(exc.value.fields)
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_mapping_naming_an_absent_column_and_broken_files(
+    personas: Personas, tmp_path: Path
+) -> None:
+    path = zoho_file(tmp_path)
+    with pytest.raises(ValidationError) as exc:
+        start(personas, path, mapping={"legal_name": "Company"})
+    assert "Company" in str(exc.value.fields["mapping"])
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(FileError):
+        open_table(empty)
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a workbook")
+    with pytest.raises(FileError):
+        open_table(junk)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(128, 256)) * 10)
+    with pytest.raises(FileError):
+        open_table(binary)
+
+
+@pytest.mark.django_db
+def test_a_job_killed_in_the_middle_resumes_after_its_last_batch(
+    personas: Personas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [[f"id{i}", f"第{i}号测试科技有限公司", "", "", "", "", "", ""] for i in range(1, 8)]
+    path = zoho_file(tmp_path, rows)
+    monkeypatch.setattr(services, "BATCH", 3)
+    real = services._customer_row
+    calls = {"n": 0}
+
+    def crash_on_the_fifth(job: ImportJob, actor: Actor, values: dict[str, str]) -> str:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt  # the process dies in the middle of the second batch
+        return real(job, actor, values)
+
+    monkeypatch.setattr(services, "_customer_row", crash_on_the_fifth)
+    with pytest.raises(KeyboardInterrupt):
+        start(personas, path)
+    job = ImportJob.objects.get()
+    assert job.status == "running" and job.done_rows == 3 and job.last_row == 4
+    assert Customer.objects.filter(legal_name__contains="号测试科技").count() == 3
+    monkeypatch.setattr(services, "_customer_row", real)
+    job = services.import_run(job.pk)  # what "Resume" queues
+    assert job.status == "done" and job.done_rows == 7 and job.created == 7
+    assert Customer.objects.filter(legal_name__contains="号测试科技").count() == 7
+
+
+@pytest.mark.django_db
+def test_imports_are_scoped_and_need_permission(personas: Personas, tmp_path: Path) -> None:
+    job = start(personas, zoho_file(tmp_path))
+    other = Client()
+    other.force_login(personas.fin_manager)
+    assert other.get(reverse("integration:job", args=[job.pk])).status_code == 404
+    am = Client()
+    am.force_login(personas.mfg_am)
+    assert am.get(reverse("integration:jobs")).status_code == 403
+    assert am.get(reverse("integration:new")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_upload_page_and_command_line(
+    personas: Personas, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    ImportSource.objects.create(name="Zoho", kind="zoho")
+    client = Client()
+    client.force_login(personas.mfg_manager)
+    assert client.get(reverse("integration:new")).status_code == 200
+    path = zoho_file(tmp_path)
+    with path.open("rb") as upload, django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("integration:new"),
+            {
+                "file": upload,
+                "source": ImportSource.objects.get().pk,
+                "entity": "customers",
+                "bu": personas.units["mfg"].pk,
+                "dry_run": "on",
+            },
+        )
+    assert response.status_code == 302, response.content
+    assert ImportJob.objects.get().dry_run and not Customer.objects.exists()
+    out = io.StringIO()
+    call_command(
+        "import",
+        str(path),
+        source="Zoho",
+        bu="mfg",
+        user="mfg_manager",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    assert "3 created" in out.getvalue() and "1 rejected" in out.getvalue()
