@@ -256,6 +256,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "groupcrm <noreply@loc
 
 # --- Field encryption keys (used by PII fields; first key encrypts, all decrypt) ------
 GROUPCRM_FIELD_KEYS = env_list("GROUPCRM_FIELD_KEYS")
+# Days during which a merge of duplicate customers can be undone.
+MERGE_RETENTION_DAYS = int(os.environ.get("MERGE_RETENTION_DAYS", "90"))
 GROUPCRM_INDEX_KEY = os.environ.get("GROUPCRM_INDEX_KEY", "")
 
 # --- Internationalisation ---------------------------------------------------------------

@@ -6,7 +6,7 @@ from ninja.pagination import paginate
 from ninja.responses import Status
 
 from groupcrm.core.api_support import PagePagination, actor_of
-from groupcrm.customers import export, selectors, services
+from groupcrm.customers import export, merge, selectors, services
 from groupcrm.customers.models import ChangeRequest
 from groupcrm.customers.schemas import (
     AssignIn,
@@ -28,6 +28,8 @@ from groupcrm.customers.schemas import (
     FollowUpOut,
     FollowUpPatch,
     HierarchyOut,
+    MergeIn,
+    MergeOut,
     MoveIn,
     RelationshipIn,
     RelationshipOut,
@@ -35,6 +37,7 @@ from groupcrm.customers.schemas import (
     ReleaseIn,
     RevealIn,
     RevealOut,
+    UnmergeOut,
     View360Out,
 )
 
@@ -98,6 +101,14 @@ def customer_bulk(request: HttpRequest, payload: BulkIn) -> Any:
     return services.bulk(actor=actor_of(request), **payload.model_dump())
 
 
+@router.post("/merges/{merge_id}/unmerge", response=UnmergeOut)
+def customer_unmerge(request: HttpRequest, merge_id: int) -> Any:
+    """Undo a merge: every record and link goes back. `kept` names the survivor's fields
+    left as they are because they were changed after the merge."""
+    kept = merge.customer_unmerge(actor=actor_of(request), merge_id=merge_id)
+    return {"merge_id": merge_id, "kept": kept}
+
+
 @router.get("/{customer_id}", response=CustomerSaved)
 def customer_get(request: HttpRequest, customer_id: int) -> Any:
     customer = selectors.customer_get(actor=actor_of(request), pk=customer_id)
@@ -121,6 +132,25 @@ def customer_move(request: HttpRequest, customer_id: int, payload: MoveIn) -> An
     return services.customer_move(
         actor=actor_of(request), pk=customer_id, parent_id=payload.parent_id
     )
+
+
+@router.post("/{customer_id}/merge", response={201: MergeOut})
+def customer_merge(request: HttpRequest, customer_id: int, payload: MergeIn) -> Any:
+    """Merge duplicates into this customer (needs customers.admin and reach on all)."""
+    return Status(
+        201,
+        merge.customer_merge(
+            actor=actor_of(request),
+            survivor_id=customer_id,
+            loser_ids=payload.loser_ids,
+            reason=payload.reason,
+        ),
+    )
+
+
+@router.get("/{customer_id}/merges", response=list[MergeOut])
+def customer_merges(request: HttpRequest, customer_id: int) -> Any:
+    return selectors.merge_list(actor=actor_of(request), customer_id=customer_id)
 
 
 @router.get("/{customer_id}/view360", response=View360Out)

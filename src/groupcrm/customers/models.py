@@ -622,3 +622,46 @@ class ChangeRequest(models.Model):
 
     def audit_subject(self) -> models.Model:
         return self.customer
+
+
+class MergeRecord(models.Model):
+    """One merge of duplicate customers into a survivor, with everything needed to undo
+    it exactly (unmerge) within the retention period."""
+
+    survivor = models.ForeignKey(
+        Customer, verbose_name=_("surviving record"), on_delete=models.PROTECT, related_name="+"
+    )
+    losers = models.JSONField(_("merged records"))
+    # Field values before, ids of every re-pointed row per link, deleted duplicates.
+    snapshot = models.JSONField(default=dict)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    unmerged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("unmerged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    unmerged_at = models.DateTimeField(_("unmerged at"), null=True, blank=True)
+
+    audit_fields: ClassVar[tuple[str, ...]] = ("survivor", "losers", "reason")
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        ordering = ["-merged_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.losers} → {self.survivor_id}"
+
+    def audit_subject(self) -> models.Model:
+        return self.survivor

@@ -337,3 +337,23 @@ class HierarchyOut(Schema):
     size: int
     truncated: bool
     ancestors: list[CustomerRef]
+
+
+class MergeIn(Strict):
+    loser_ids: list[int] = Field(..., min_length=1, max_length=50)
+    reason: str = Field("", max_length=200)
+
+
+class MergeOut(Schema):
+    id: int
+    survivor_id: int
+    losers: list[int]
+    reason: str
+    merged_by_id: int | None
+    merged_at: datetime
+    unmerged_at: datetime | None
+
+
+class UnmergeOut(Schema):
+    merge_id: int
+    kept: list[str]

@@ -32,6 +32,7 @@ from groupcrm.customers.models import (
     CustomerRelationship,
     Follow,
     FollowUp,
+    MergeRecord,
     PoolRule,
 )
 from groupcrm.customers.normalize import normalize_uscc
@@ -698,3 +699,11 @@ def workbench(*, actor: Actor) -> dict[str, Any]:
             (rel, due) for rel, due in mine if due and due <= today + dt.timedelta(days=7)
         ][:6],
     }
+
+
+def merge_list(*, actor: Actor, customer_id: int) -> QuerySet[MergeRecord]:
+    """Merges into this customer, newest first (to undo one)."""
+    customer_get(actor=actor, pk=customer_id)
+    return MergeRecord.objects.filter(survivor_id=customer_id).select_related(
+        "merged_by", "unmerged_by"
+    )

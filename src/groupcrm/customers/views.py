@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from groupcrm.core.errors import Conflict, ValidationError
 from groupcrm.core.selectors import saved_view_list
 from groupcrm.core.services import saved_view_delete, saved_view_save
 from groupcrm.core.ui import apply_errors, paginate, submit
-from groupcrm.customers import export, selectors, services
+from groupcrm.customers import export, merge, selectors, services
 from groupcrm.customers.forms import (
     CollaboratorForm,
     ContactForm,
@@ -30,7 +30,13 @@ from groupcrm.customers.forms import (
     RelationshipForm,
     ReleaseForm,
 )
-from groupcrm.customers.models import Contact, Customer, CustomerRelationship, FollowUp
+from groupcrm.customers.models import (
+    Contact,
+    Customer,
+    CustomerRelationship,
+    FollowUp,
+    MergeRecord,
+)
 from groupcrm.customers.reference import industry_choices, industry_label
 from groupcrm.org.models import BusinessUnit, User
 from groupcrm.org.selectors import units_for
@@ -274,8 +280,42 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         timeline_units=units_for(actor=actor, module="followups", action="view"),
         timeline_people=selectors.timeline_people(actor=actor, customer=customer),
         query=query,
+        can_merge=services.has_reach(actor, customer, "customers", "admin"),
+        merges=selectors.merge_list(actor=actor, customer_id=pk)[:5],
     )
     return render(request, "customers/detail.html", data)
+
+
+@login_required
+@require_POST
+def customer_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    loser = request.POST.get("loser_id", "")
+    if not loser.isdigit():
+        messages.error(request, _("Choose the duplicate to merge into this record."))
+        return redirect(reverse("customers:detail", args=[pk]) + "#merges")
+    merge.customer_merge(
+        actor=request.actor,
+        survivor_id=pk,
+        loser_ids=[int(loser)],
+        reason=request.POST.get("reason", ""),
+    )
+    messages.success(request, _("Merged. You can undo it from this page."))
+    return redirect("customers:detail", pk)
+
+
+@login_required
+@require_POST
+def customer_unmerge(request: HttpRequest, pk: int) -> HttpResponse:
+    record = get_object_or_404(MergeRecord, pk=pk)
+    kept = merge.customer_unmerge(actor=request.actor, merge_id=pk)
+    messages.success(request, _("The merge was undone."))
+    if kept:
+        messages.info(
+            request,
+            _("Changed since the merge and kept as they are: %(fields)s")
+            % {"fields": ", ".join(kept)},
+        )
+    return redirect("customers:detail", record.survivor_id)
 
 
 @login_required

@@ -11,3 +11,7 @@ class IntegrationConfig(AppConfig):
         from groupcrm.core.permissions import register_module
 
         register_module("integration", _("Data integration"), ("view", "create", "admin"))
+        from groupcrm.customers.merge import register_merge_link
+
+        # A merged customer's lineage follows it to the survivor (and back on unmerge).
+        register_merge_link("integration.SourceRecord", "customer")
