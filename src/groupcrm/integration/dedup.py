@@ -1,0 +1,294 @@
+"""Batch duplicate detection with Splink (Fellegi–Sunter record linkage on DuckDB).
+
+One engine serves the customer master, contacts and any CSV (``groupcrm dedup-file``).
+A configuration names each field with a comparison kind; the engine normalises values
+per kind (company names with the same keys as the duplicate check at entry), blocks on
+cheap keys, estimates the model's parameters from the data without labels (random
+sampling for u, expectation maximisation for m), predicts pairs with their match
+probability and clusters them. Each pair carries its reasons: per field, how strongly
+it agreed (Splink's comparison level and Bayes factor).
+
+Why Splink: a maintained, well-documented implementation of the model the issue asks
+for, which runs on DuckDB on one machine and the same settings on Spark or PostgreSQL
+when a group outgrows it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from groupcrm.customers.normalize import (
+    base_company_name,
+    name_pinyin,
+    normalize_company_name,
+    normalize_email,
+    normalize_phone,
+)
+
+KINDS = (
+    "company_name",
+    "person_name",
+    "text",
+    "address",
+    "date",
+    "phone",
+    "email",
+    "identifier",
+    "postcode",
+)
+EXACT_KINDS = ("phone", "email", "identifier", "postcode", "date")
+
+
+class ConfigError(ValueError):
+    """The dedup configuration is not usable; the message says what to fix."""
+
+
+@dataclass
+class FieldSpec:
+    name: str
+    kind: str
+
+
+@dataclass
+class DedupConfig:
+    fields: list[FieldSpec]
+    blocking: list[list[str]] = field(default_factory=list)
+    threshold: float = 0.8  # pairs at or above this probability are reported
+    cluster_threshold: float = 0.95
+
+    @classmethod
+    def from_toml(cls, path: Path) -> DedupConfig:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                _("The configuration cannot be read: %(error)s") % {"error": exc}
+            ) from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DedupConfig:
+        raw_fields = data.get("fields")
+        if not isinstance(raw_fields, list) or not raw_fields:
+            raise ConfigError(_("Name at least one field under [[fields]]."))
+        fields = []
+        for item in raw_fields:
+            name, kind = str(item.get("name", "")), str(item.get("kind", ""))
+            if not name:
+                raise ConfigError(_("Every field needs a name."))
+            if kind not in KINDS:
+                message = _("Unknown comparison kind “%(kind)s” for field “%(name)s”.")
+                raise ConfigError(
+                    f"{message % {'kind': kind, 'name': name}} "
+                    + _("Use one of: %(kinds)s.") % {"kinds": ", ".join(KINDS)}
+                )
+            fields.append(FieldSpec(name, kind))
+        names = {f.name for f in fields}
+        blocking = [list(rule) for rule in data.get("blocking", [])]
+        for rule in blocking:
+            unknown = [c for c in rule if c.split(":")[0] not in names]
+            if unknown:
+                raise ConfigError(
+                    _("Blocking rule names unknown fields: %(fields)s.")
+                    % {"fields": ", ".join(unknown)}
+                )
+        config = cls(fields=fields, blocking=blocking)
+        for key in ("threshold", "cluster_threshold"):
+            if key in data:
+                value = data[key]
+                if not isinstance(value, int | float) or not 0 < value < 1:
+                    raise ConfigError(_("%(key)s must be a number between 0 and 1.") % {"key": key})
+                setattr(config, key, float(value))
+        return config
+
+
+# --- normalising values per kind --------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return unicodedata.normalize("NFKC", str(value or "")).strip().lower()
+
+
+def _normalise(kind: str, value: Any) -> str | None:
+    raw = _text(value)
+    if not raw:
+        return None
+    if kind == "company_name":
+        return normalize_company_name(raw) or None
+    if kind == "phone":
+        try:
+            return normalize_phone(raw)
+        except ValueError:
+            digits = "".join(ch for ch in raw if ch.isdigit())
+            return digits or None
+    if kind == "email":
+        try:
+            return normalize_email(raw).lower()
+        except ValueError:
+            return raw
+    if kind in ("person_name", "address", "identifier", "postcode"):
+        return "".join(raw.split()) or None
+    return raw
+
+
+def frame(rows: Iterable[dict[str, Any]], id_column: str, config: DedupConfig) -> Any:
+    """A DataFrame of normalised values (plus derived base name and 拼音 initials for
+    company names, used for blocking), keyed by ``unique_id``."""
+    import pandas as pd
+
+    records = []
+    seen: set[str] = set()
+    for row in rows:
+        uid = str(row.get(id_column, "")).strip()
+        if not uid:
+            raise ConfigError(
+                _("A row has no value in the id column “%(column)s”.") % {"column": id_column}
+            )
+        if uid in seen:
+            raise ConfigError(_("The id “%(id)s” appears twice.") % {"id": uid})
+        seen.add(uid)
+        record: dict[str, Any] = {"unique_id": uid}
+        for spec in config.fields:
+            value = _normalise(spec.kind, row.get(spec.name))
+            record[spec.name] = value
+            if spec.kind == "company_name":
+                base = base_company_name(value or "") or None
+                record[f"{spec.name}__base"] = base
+                record[f"{spec.name}__initials"] = name_pinyin(value)[1] if value else None
+        records.append(record)
+    if len(records) < 2:
+        raise ConfigError(_("At least two rows are needed to look for duplicates."))
+    return pd.DataFrame.from_records(records)
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def _comparison(spec: FieldSpec) -> Any:
+    import splink.comparison_library as cl
+
+    if spec.kind == "company_name":
+        return cl.JaroWinklerAtThresholds(spec.name, [0.97, 0.9, 0.8])
+    if spec.kind in ("person_name", "address", "text"):
+        return cl.JaroWinklerAtThresholds(spec.name, [0.95, 0.85])
+    return cl.ExactMatch(spec.name)
+
+
+def _blocking(config: DedupConfig) -> list[Any]:
+    from splink import block_on
+
+    rules = [block_on(*[c.replace(":base", "__base") for c in rule]) for rule in config.blocking]
+    if rules:
+        return rules
+    for spec in config.fields:
+        if spec.kind == "company_name":
+            rules += [
+                block_on(f"{spec.name}__base"),
+                block_on(f"substr({spec.name}, 1, 4)"),
+                block_on(f"{spec.name}__initials"),
+            ]
+        elif spec.kind in EXACT_KINDS:
+            rules.append(block_on(spec.name))
+        elif spec.kind in ("person_name", "address"):
+            rules.append(block_on(f"substr({spec.name}, 1, 3)"))
+    if not rules:
+        raise ConfigError(_("Give a blocking rule: no field can be used to group candidates."))
+    return rules
+
+
+@dataclass
+class Pair:
+    left: str
+    right: str
+    probability: float
+    weight: float
+    reasons: list[dict[str, Any]]
+    cluster: str = ""
+
+
+def find_pairs(data: Any, config: DedupConfig) -> list[Pair]:
+    """Train on the data and return every pair at or above the threshold, with reasons
+    and cluster ids."""
+    import logging
+
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    blocking = _blocking(config)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[_comparison(spec) for spec in config.fields],
+        blocking_rules_to_generate_predictions=blocking,
+        retain_intermediate_calculation_columns=True,
+        additional_columns_to_retain=[c for c in data.columns if "__" in c],
+    )
+    linker = Linker(data, settings, DuckDBAPI())
+    # The share of true matches among all pairs, from rules that are almost certain.
+    sure = [
+        block_on(spec.name)
+        for spec in config.fields
+        if spec.kind in ("company_name", "identifier", "email")
+    ]
+    if sure:
+        # Splink refuses when no pair agrees on these rules: its prior then stands.
+        with contextlib.suppress(Exception):
+            linker.training.estimate_probability_two_random_records_match(sure, recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=min(2e6, len(data) * 50))
+    for rule in blocking:
+        # A rule that blocks too few pairs cannot train; the other rules still do.
+        with contextlib.suppress(Exception):
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    predictions = linker.inference.predict(threshold_match_probability=config.threshold)
+    pairs_frame = predictions.as_pandas_dataframe()
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, config.cluster_threshold
+    ).as_pandas_dataframe()
+    cluster_of = dict(
+        zip(clusters["unique_id"].astype(str), clusters["cluster_id"].astype(str), strict=True)
+    )
+    pairs = []
+    for row in pairs_frame.to_dict("records"):
+        reasons = []
+        for spec in config.fields:
+            level = int(row.get(f"gamma_{spec.name}", -1))
+            if level == -1:
+                continue
+            reasons.append(
+                {
+                    "field": spec.name,
+                    "level": level,
+                    "agreement": "exact"
+                    if level and level == _top_level(spec)
+                    else ("partial" if level else "differs"),
+                    "bayes_factor": round(float(row.get(f"bf_{spec.name}", 1.0)), 2),
+                }
+            )
+        left, right = str(row["unique_id_l"]), str(row["unique_id_r"])
+        pairs.append(
+            Pair(
+                left=left,
+                right=right,
+                probability=round(float(row["match_probability"]), 4),
+                weight=round(float(row["match_weight"]), 2),
+                reasons=reasons,
+                cluster=cluster_of.get(left, ""),
+            )
+        )
+    return sorted(pairs, key=lambda p: -p.probability)
+
+
+def _top_level(spec: FieldSpec) -> int:
+    """Splink's highest comparison level (exact agreement) for this kind of field."""
+    if spec.kind == "company_name":
+        return 4
+    if spec.kind in ("person_name", "address", "text"):
+        return 3
+    return 1

@@ -1,0 +1,57 @@
+"""groupcrm dedup-file INPUT.csv --id-column COL --config CONFIG.toml --out PAIRS.csv"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from groupcrm.integration.dedup import ConfigError, DedupConfig, find_pairs, frame
+from groupcrm.integration.reader import FileError, open_table
+
+
+def reasons_text(reasons: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{r['field']}={r['agreement']} (×{r['bayes_factor']})" for r in reasons)
+
+
+class Command(BaseCommand):
+    help = "Find duplicate rows in any CSV or XLSX file (see docs/dedup.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("input", type=Path)
+        parser.add_argument("--id-column", required=True)
+        parser.add_argument("--config", required=True, type=Path)
+        parser.add_argument("--out", required=True, type=Path)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        started = time.monotonic()
+        source, out_path = Path(options["input"]), Path(options["out"])
+        try:
+            config = DedupConfig.from_toml(Path(options["config"]))
+            table = open_table(source)
+            missing = [f.name for f in config.fields if f.name not in table.headers]
+            if options["id_column"] not in table.headers:
+                missing.insert(0, options["id_column"])
+            if missing:
+                raise ConfigError(f"columns not in the file: {', '.join(missing)}")
+            data = frame((values for _n, values in table.rows), options["id_column"], config)
+            pairs = find_pairs(data, config)
+        except (ConfigError, FileError) as exc:
+            raise CommandError(str(exc)) from None
+        with out_path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(
+                ["id_l", "id_r", "match_probability", "match_weight", "cluster_id", "reasons"]
+            )
+            for p in pairs:
+                writer.writerow(
+                    [p.left, p.right, p.probability, p.weight, p.cluster, reasons_text(p.reasons)]
+                )
+        self.stdout.write(
+            f"{len(data)} rows, {len(pairs)} duplicate pairs in "
+            f"{len({p.cluster for p in pairs})} clusters → {out_path} "
+            f"({time.monotonic() - started:.1f}s)"
+        )
