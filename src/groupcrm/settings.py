@@ -258,6 +258,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "groupcrm <noreply@loc
 GROUPCRM_FIELD_KEYS = env_list("GROUPCRM_FIELD_KEYS")
 # Days during which a merge of duplicate customers can be undone.
 MERGE_RETENTION_DAYS = int(os.environ.get("MERGE_RETENTION_DAYS", "90"))
+# Batch dedup merges pairs at or above this match probability without review (0: never).
+DEDUP_AUTO_MERGE_THRESHOLD = float(os.environ.get("DEDUP_AUTO_MERGE_THRESHOLD", "0"))
 GROUPCRM_INDEX_KEY = os.environ.get("GROUPCRM_INDEX_KEY", "")
 
 # --- Internationalisation ---------------------------------------------------------------

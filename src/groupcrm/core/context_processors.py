@@ -31,6 +31,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Follow-ups"), "customers:followups", "chat-left-text", "followups"),
     NavItem(_("Approvals"), "customers:changes", "check2-square", "customers", "approve"),
     NavItem(_("Imports"), "integration:jobs", "upload", "integration"),
+    NavItem(_("Duplicates"), "integration:duplicates", "intersect", "customers", "admin"),
     NavItem(_("Announcements"), "announcements:list", "megaphone", "announcements"),
     NavItem(_("Org chart"), "org:chart", "diagram-3", "org"),
     NavItem(_("Business units"), "org:units", "buildings", "org"),

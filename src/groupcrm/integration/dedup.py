@@ -222,6 +222,16 @@ def find_pairs(data: Any, config: DedupConfig) -> list[Pair]:
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     logging.getLogger("splink").setLevel(logging.WARNING)
+    # A field nobody filled in carries no evidence and would only confuse the training.
+    used = [spec for spec in config.fields if data[spec.name].notna().sum() >= 2]
+    if not used:
+        raise ConfigError(_("No field has values in at least two rows."))
+    config = DedupConfig(
+        fields=used,
+        blocking=config.blocking,
+        threshold=config.threshold,
+        cluster_threshold=config.cluster_threshold,
+    )
     blocking = _blocking(config)
     settings = SettingsCreator(
         link_type="dedupe_only",

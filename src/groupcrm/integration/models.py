@@ -161,3 +161,52 @@ class SourceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"
+
+
+class DuplicatePair(models.Model):
+    """Two customers the batch dedup thinks are one, with its score and reasons, and
+    the reviewer's decision (a "not a duplicate" is remembered by later runs)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To review")
+        MERGED = "merged", _("Merged")
+        DISTINCT = "distinct", _("Not a duplicate")
+        DEFERRED = "deferred", _("Later")
+
+    left = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("record")
+    )
+    right = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("record")
+    )
+    probability = models.FloatField(_("match probability"))
+    reasons = models.JSONField(_("reasons"), default=list)
+    cluster = models.CharField(_("cluster"), max_length=40, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    found_at = models.DateTimeField(_("found at"), auto_now=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    audit_fields: ClassVar[tuple[str, ...]] = ("left", "right", "probability", "status")
+
+    class Meta:
+        verbose_name = _("duplicate pair")
+        verbose_name_plural = _("duplicate pairs")
+        ordering = ["-probability", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["left", "right"], name="integration_pair_once"),
+            models.CheckConstraint(
+                condition=models.Q(left__lt=models.F("right")), name="integration_pair_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "probability"], name="integration_pair_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.left_id} ~ {self.right_id} ({self.probability:.2f})"
+
+    def audit_subject(self) -> models.Model:
+        return self.left

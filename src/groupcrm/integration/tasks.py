@@ -10,3 +10,12 @@ from groupcrm.integration.services import import_run
 @db_task()
 def run_import_task(job_id: int) -> int:
     return import_run(job_id).done_rows
+
+
+@db_task()
+def dedup_customers_task(user_id: int) -> dict[str, int]:
+    from groupcrm.core.actor import Actor
+    from groupcrm.integration.matching import dedup_customers
+    from groupcrm.org.models import User
+
+    return dedup_customers(actor=Actor(User.objects.get(pk=user_id), request_id="dedup"))

@@ -6,6 +6,7 @@ import io
 import tempfile
 from pathlib import Path
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,9 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from groupcrm.core.errors import ValidationError
+from groupcrm.core.permissions import DataScope
 from groupcrm.core.ui import apply_errors, paginate, submit
-from groupcrm.integration import selectors, services
+from groupcrm.integration import matching, selectors, services
 from groupcrm.integration.forms import ImportForm, SourceForm
+from groupcrm.integration.models import DuplicatePair
+from groupcrm.integration.tasks import dedup_customers_task
 
 
 @login_required
@@ -129,3 +133,46 @@ def source_create(request: HttpRequest) -> HttpResponse:
         "form.html",
         {"form": form, "title": _("New import source"), "back": reverse("integration:jobs")},
     )
+
+
+@login_required
+def duplicates(request: HttpRequest) -> HttpResponse:
+    """The review queue: candidate pairs, best first, with their reasons."""
+    actor = request.actor
+    status = request.GET.get("status", DuplicatePair.Status.PENDING)
+    if status not in DuplicatePair.Status.values:
+        status = DuplicatePair.Status.PENDING
+    return render(
+        request,
+        "integration/duplicates.html",
+        {
+            "page": paginate(request, matching.review_queue(actor=actor, status=status)),
+            "status": status,
+            "statuses": DuplicatePair.Status.choices,
+            "can_run": actor.widest_scope("customers", "admin") == DataScope.GROUP,
+        },
+    )
+
+
+@login_required
+@require_POST
+def duplicates_run(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    actor.require("customers", "admin")
+    dedup_customers_task(actor.user_id)
+    messages.success(request, _("Looking for duplicates in the background; reload in a moment."))
+    return redirect("integration:duplicates")
+
+
+@login_required
+@require_POST
+def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    survivor = request.POST.get("survivor_id", "")
+    matching.pair_decide(
+        actor=request.actor,
+        pk=pk,
+        decision=request.POST.get("decision", ""),
+        survivor_id=int(survivor) if survivor.isdigit() else None,
+    )
+    messages.success(request, _("Decision saved."))
+    return redirect(request.META.get("HTTP_REFERER") or reverse("integration:duplicates"))
