@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q
@@ -22,6 +23,7 @@ from groupcrm.customers.models import Contact, Customer
 from groupcrm.customers.normalize import normalize_company_name, normalize_phone
 
 MAX_RESULTS = 200
+CANDIDATES = 1000  # trigram matches ranked per query, at most
 PHONE_LIKE = re.compile(r"^[+\d][\d\s()-]{6,}$")
 USCC_LIKE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
@@ -84,23 +86,46 @@ def _phone_matches(q: str) -> list[int]:
     )
 
 
-def _prefix_sql(column: str) -> str:
+def _prefix(column: str, value: str) -> Q:
+    """``column`` starts with ``value``, in a form each database serves from its B-tree:
+    LIKE on PostgreSQL (pattern_ops index), a range on SQLite (whose LIKE ignores it)."""
     if connection.vendor == "postgresql":
-        return f"c.{column} LIKE %s"
-    # SQLite's LIKE is case-insensitive and skips the index: a range uses it.
-    return f"(c.{column} >= %s AND c.{column} < %s || char(1114111))"
+        return Q(**{f"{column}__startswith": value})
+    return Q(**{f"{column}__gte": value, f"{column}__lt": value + "\U0010ffff"})
 
 
-def _prefix_params(value: str) -> list[str]:
-    if connection.vendor == "postgresql":
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return [escaped + "%"]
-    return [value, value]
+def _ids(queryset: Any, limit: int) -> list[int]:
+    return list(queryset.values_list("pk", flat=True)[:limit])
+
+
+def _contains(needle: str, status_sql: str, limit: int) -> list[int]:
+    """Trigram matches anywhere in the search text, closest names first. The candidates
+    are capped before ranking so that a common fragment never sorts the whole table."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            cursor.execute(
+                "SELECT id FROM (SELECT id, legal_name FROM customers_customer c "
+                f"WHERE c.search_text LIKE %s {status_sql} LIMIT %s) m "
+                "ORDER BY similarity(m.legal_name, %s) DESC, length(m.legal_name), m.id LIMIT %s",
+                [like, CANDIDATES, needle, limit],
+            )
+        else:
+            # FTS5 uses its trigram index for LIKE only without an ESCAPE clause.
+            like = "%" + needle.replace("%", "").replace("_", "") + "%"
+            cursor.execute(
+                "SELECT c.id FROM (SELECT rowid FROM customers_search WHERE body LIKE %s "
+                "LIMIT %s) s JOIN customers_customer c ON c.id = s.rowid "
+                f"WHERE 1 = 1 {status_sql} ORDER BY length(c.legal_name), c.id LIMIT %s",
+                [like, CANDIDATES, limit],
+            )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def search_ids(q: str, *, limit: int = MAX_RESULTS, include_merged: bool = False) -> list[int]:
-    """Customer ids matching ``q``, best first: exact name or initials, then prefixes,
-    then other trigram matches (closest name first)."""
+    """Customer ids matching ``q``, best first: a phone's or credit code's exact owner,
+    exact name or initials, then names, initials and 拼音 starting with ``q``, then
+    names containing it anywhere (closest first). Each phase is a bounded index scan."""
     q = q.strip()
     if not q:
         return []
@@ -108,46 +133,25 @@ def search_ids(q: str, *, limit: int = MAX_RESULTS, include_merged: bool = False
         found = list(Customer.objects.filter(uscc=q.upper()).values_list("pk", flat=True))
         if found:
             return found
-    phone_hits = _phone_matches(q) if PHONE_LIKE.match(q) else []
     term = q.lower()
     key = normalize_company_name(q) or term
-    status = "" if include_merged else "AND c.status <> 'merged'"
-    rank = (
-        "ORDER BY (c.name_key = %s) DESC, (c.initials = %s) DESC, (c.short_name = %s) DESC, "
-        f"({_prefix_sql('name_key')}) DESC, ({_prefix_sql('initials')}) DESC, "
-    )
-    rank_params: list[object] = [key, term, q, *_prefix_params(key), *_prefix_params(term)]
-    if connection.vendor == "postgresql":
-        rank += "similarity(c.legal_name, %s) DESC, "
-        rank_params.append(q)
-    rank += "length(c.legal_name), c.id LIMIT %s"
-    if len(term) >= 3 or len(key) >= 3:
-        needle = key if len(key) >= 3 else term
-        if connection.vendor == "postgresql":
-            like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            like += "%"
-            sql = (
-                f"SELECT c.id FROM customers_customer c WHERE c.search_text LIKE %s {status} {rank}"
-            )
-        else:
-            # FTS5 uses its trigram index for LIKE only without an ESCAPE clause.
-            like = "%" + needle.replace("%", "").replace("_", "") + "%"
-            sql = (
-                "SELECT c.id FROM customers_search s JOIN customers_customer c ON c.id = s.rowid "
-                f"WHERE s.body LIKE %s {status} {rank}"
-            )
-        params: list[object] = [like, *rank_params, limit]
-    else:
-        where = " OR ".join(_prefix_sql(col) for col in ("name_key", "initials", "pinyin"))
-        sql = f"SELECT c.id FROM customers_customer c WHERE ({where}) {status} {rank}"
-        params = [
-            *_prefix_params(key),
-            *_prefix_params(term),
-            *_prefix_params(term),
-            *rank_params,
-            limit,
-        ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = [row[0] for row in cursor.fetchall()]
-    return list(dict.fromkeys([*phone_hits, *ids]))[:limit]
+    customers = Customer.objects.all()
+    if not include_merged:
+        customers = customers.exclude(status=Customer.Status.MERGED)
+    found: list[int] = _phone_matches(q) if PHONE_LIKE.match(q) else []
+    found += _ids(customers.filter(Q(name_key=key) | Q(initials=term)), limit)
+    prefix = [_prefix("name_key", key)]
+    if term.isascii() and term.isalnum():
+        prefix += [_prefix("initials", term), _prefix("pinyin", term)]
+    by_prefix: list[int] = []
+    for condition in prefix:
+        by_prefix += _ids(customers.filter(condition), limit)
+    lengths = dict(Customer.objects.filter(pk__in=by_prefix).values_list("pk", "legal_name"))
+    found += sorted(dict.fromkeys(by_prefix), key=lambda pk: (len(lengths.get(pk, "")), pk))
+    found = list(dict.fromkeys(found))
+    latin_hit = term.isascii() and bool(found)
+    needle = key if len(key) >= 3 else term
+    if len(found) < limit and len(needle) >= 3 and not latin_hit:
+        status_sql = "" if include_merged else "AND c.status <> 'merged'"
+        found += _contains(needle, status_sql, limit)
+    return list(dict.fromkeys(found))[:limit]
