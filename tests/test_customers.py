@@ -594,7 +594,7 @@ def test_contact_pii_is_encrypted_masked_and_revealed_only_with_permission(
         **auth,
     )
     assert response.status_code == 403 and not AccessRecord.objects.exists()
-    # Another unit's manager sees the contact masked, reveals with permission, logged.
+    # Another unit's manager sees the contact masked and may not reveal it: 403.
     client, auth = api(personas, "fin_manager")
     assert client.get(f"/api/v1/contacts/{contact.pk}", **auth).json()["mobile"] == "138****8000"
     response = client.post(
@@ -603,9 +603,18 @@ def test_contact_pii_is_encrypted_masked_and_revealed_only_with_permission(
         content_type="application/json",
         **auth,
     )
+    assert response.status_code == 403 and not AccessRecord.objects.exists()
+    # The engaged unit's manager reveals it, and the reveal is logged.
+    client, auth = api(personas, "mfg_manager")
+    response = client.post(
+        f"/api/v1/contacts/{contact.pk}/reveal",
+        {"field": "mobile"},
+        content_type="application/json",
+        **auth,
+    )
     assert response.json() == {"field": "mobile", "value": "+8613800138000"}
     record = AccessRecord.objects.get()
-    assert record.actor == personas.fin_manager and record.detail == "mobile"
+    assert record.actor == personas.mfg_manager and record.detail == "mobile"
     # The page never carries the clear number unless revealed.
     page = Client()
     page.force_login(personas.mfg_am)

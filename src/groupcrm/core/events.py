@@ -57,8 +57,18 @@ def publish(*, actor: Actor, name: str, payload: dict[str, Any]) -> OutboxEvent:
     event = OutboxEvent.objects.create(
         name=name, payload=payload, actor_id=actor.user_id, request_id=actor.request_id
     )
-    transaction.on_commit(wake_worker)
+    # One wake-up per committed transaction, however many events it published: the
+    # first callback clears the connection's flag and wakes the worker, the rest skip.
+    connection = transaction.get_connection()
+    connection.outbox_published = True  # type: ignore[attr-defined]
+    transaction.on_commit(lambda: _wake_once(connection))
     return event
+
+
+def _wake_once(connection: Any) -> None:
+    if getattr(connection, "outbox_published", False):
+        connection.outbox_published = False
+        wake_worker()
 
 
 def wake_worker() -> None:
@@ -102,6 +112,14 @@ def deliver(event: OutboxEvent) -> list[str]:
             log.exception("subscriber %s failed on %s", sub.name, event.pk)
             errors.append(f"{sub.name}: {exc!r}")
     return errors
+
+
+def outbox_drain(*, batch: int = 200) -> int:
+    """Dispatch until no due event is left (one wake-up may stand for thousands)."""
+    total = 0
+    while (handled := outbox_dispatch(limit=batch)) == batch:
+        total += handled
+    return total + handled
 
 
 def outbox_dispatch(*, limit: int = 200) -> int:

@@ -584,7 +584,7 @@ def next_actions(actor: Actor, customer: Customer, rels: list[dict[str, Any]]) -
         actions += ["edit", "move"]
     if has_reach(actor, customer, "contacts", "create"):
         actions.append("add_contact")
-    if actor.can("contacts", "reveal_pii"):
+    if has_reach(actor, customer, "contacts", "reveal_pii"):
         actions.append("reveal_pii")
     pending = pending_change(customer)
     if (

@@ -1108,6 +1108,8 @@ def contact_reveal(*, actor: Actor, pk: int, field: str) -> str:
         raise ValidationError({"field": _("Choose one of the personal fields.")})
     if not actor.can("contacts", "reveal_pii"):
         raise PermissionDenied(_("Your role may not see personal data unmasked."))
+    # Unmasked data stays with the units that work with the customer (or group roles).
+    ensure_reach(actor, contact.customer, "contacts", "reveal_pii")
     access_record(
         actor=actor,
         kind=AccessRecord.Kind.REVEAL,

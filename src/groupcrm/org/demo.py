@@ -52,6 +52,59 @@ ALL = [
     "system.admin",
 ]
 
+# The customer and integration modules' permissions per demo role.
+
+_CUSTOMERS_ALL = ("view", "create", "change", "delete", "export", "approve", "admin")
+_CONTACTS_ALL = ("view", "create", "change", "delete", "export", "reveal_pii")
+_FOLLOWUPS_ALL = ("view", "create", "change", "delete", "export")
+
+
+def _perms(
+    customers: tuple[str, ...], contacts: tuple[str, ...], followups: tuple[str, ...]
+) -> list[str]:
+    return (
+        [f"customers.{a}" for a in customers]
+        + [f"contacts.{a}" for a in contacts]
+        + [f"followups.{a}" for a in followups]
+    )
+
+
+CRM_PERMISSIONS: dict[str, list[str]] = {
+    "group_admin": _perms(_CUSTOMERS_ALL, _CONTACTS_ALL, _FOLLOWUPS_ALL),
+    "group_kam": _perms(
+        ("view", "create", "change", "export"),
+        ("view", "create", "change", "reveal_pii"),
+        ("view", "create", "change"),
+    ),
+    "analyst": _perms(("view", "export"), ("view",), ("view", "export")),
+    "dpo": _perms(("view",), ("view", "export", "reveal_pii"), ("view",)),
+    "bu_manager": _perms(
+        _CUSTOMERS_ALL,
+        ("view", "create", "change", "delete", "export", "reveal_pii"),
+        _FOLLOWUPS_ALL,
+    ),
+    "sales_lead": _perms(
+        ("view", "create", "change", "approve"),
+        ("view", "create", "change", "delete", "reveal_pii"),
+        ("view", "create", "change", "delete"),
+    ),
+    "account_manager": _perms(
+        ("view", "create", "change"),
+        ("view", "create", "change", "reveal_pii"),
+        ("view", "create", "change"),
+    ),
+    "service_agent": _perms(
+        ("view",), ("view", "create", "change", "reveal_pii"), ("view", "create", "change")
+    ),
+    "marketer": _perms(("view", "create"), ("view", "create"), ("view",)),
+}
+for _code, _actions in (
+    ("group_admin", ("view", "create", "admin")),
+    ("bu_manager", ("view", "create")),
+    ("dpo", ("view",)),
+):
+    CRM_PERMISSIONS[_code] += [f"integration.{a}" for a in _actions]
+
 # (code, name, description, permissions, scope)
 ROLES: list[tuple[str, str, str, list[str], str]] = [
     ("group_admin", "集团管理员", "Group administrator: everything, group-wide", ALL, "group"),
@@ -220,6 +273,7 @@ def build_demo() -> dict[str, int]:
         )
     roles: dict[str, Role] = {}
     for code, name, description, perms, scope in ROLES:
+        perms = perms + CRM_PERMISSIONS.get(code, [])
         roles[code] = role_create(
             actor=system,
             name=name,
