@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -435,6 +437,23 @@ def _followups(actor: Actor, customer: Customer, query: TimelineQuery) -> list[T
 GOLDEN_TYPES = ("customers.customer", "customers.contact", "customers.changerequest")
 
 
+def _field_labels(object_type: str, changes: dict[str, Any]) -> list[str]:
+    """The changed fields' names as people read them (never a personal value)."""
+    try:
+        model = apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return sorted(changes)
+    labels = []
+    for name in sorted(changes):
+        # A blind index changes with its personal field: name the field, not the index.
+        name = name.removesuffix("_index") if name.endswith("_index") else name
+        try:
+            labels.append(str(model._meta.get_field(name).verbose_name))
+        except FieldDoesNotExist:
+            labels.append(name)
+    return list(dict.fromkeys(labels))
+
+
 @register_timeline
 def _changes(actor: Actor, customer: Customer, query: TimelineQuery) -> list[TimelineEntry]:
     """Changes to the golden record and its contacts (group-wide), and to relationships
@@ -467,7 +486,7 @@ def _changes(actor: Actor, customer: Customer, query: TimelineQuery) -> list[Tim
                 person=_name(r.actor) or r.actor_label,
                 detail={
                     "object_type": r.object_type,
-                    "fields": sorted(r.changes) if r.object_type != "customers.contact" else [],
+                    "fields": _field_labels(r.object_type, r.changes),
                 },
             )
         )
