@@ -326,3 +326,18 @@ def test_upload_page_and_command_line(
         stderr=io.StringIO(),
     )
     assert "3 created" in out.getvalue() and "1 rejected" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_360_timeline_shows_where_the_data_came_from(
+    personas: Personas, tmp_path: Path
+) -> None:
+    from groupcrm.customers.selectors import TimelineQuery, view360
+
+    start(personas, zoho_file(tmp_path))
+    land = Customer.objects.get(legal_name="华润置地有限公司")
+    entries = view360(
+        actor=personas.actor("mfg_am"), pk=land.pk, timeline_query=TimelineQuery(kind="source")
+    )["timeline"]
+    assert [e.kind for e in entries] == ["source"]
+    assert "zoho CRM" in entries[0].title and "zcrm_2" in entries[0].body

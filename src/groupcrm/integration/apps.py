@@ -15,3 +15,4 @@ class IntegrationConfig(AppConfig):
 
         # A merged customer's lineage follows it to the survivor (and back on unmerge).
         register_merge_link("integration.SourceRecord", "customer")
+        from groupcrm.integration import lineage  # noqa: F401  (adds to the 360 timeline)

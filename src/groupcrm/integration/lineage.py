@@ -1,0 +1,43 @@
+"""Lineage on the customer's 360 timeline: which source fed the record, when, from which
+import (design.md §6, SourceRecord)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from groupcrm.core.actor import Actor
+from groupcrm.customers.models import Customer
+from groupcrm.customers.selectors import TimelineEntry, TimelineQuery, register_timeline
+from groupcrm.integration.models import SourceRecord
+
+
+@register_timeline
+def source_records(actor: Actor, customer: Customer, query: TimelineQuery) -> list[TimelineEntry]:
+    if query.kind not in ("", "source") or query.person_id:
+        return []
+    records = (
+        SourceRecord.objects.filter(customer=customer)
+        .select_related("source", "job__bu", "job__owner")
+        .order_by("-received_at")[: query.limit]
+    )
+    entries = []
+    for record in records:
+        job = record.job
+        if query.bu_id and (job is None or job.bu_id != query.bu_id):
+            continue
+        entries.append(
+            TimelineEntry(
+                at=record.received_at,
+                kind="source",
+                title=_("Data from %(source)s") % {"source": record.source.name},
+                body=_("ID in the source system") + f": {record.external_id}",
+                bu_id=job.bu_id if job else None,
+                bu_name=job.bu.name if job else "",
+                person_id=job.owner_id if job else None,
+                person=(job.owner.display_name or job.owner.username) if job else "",
+                link=reverse("integration:job", args=[job.pk]) if job else "",
+                detail={"fields": sorted(k for k, v in record.payload.items() if v)},
+            )
+        )
+    return entries
