@@ -341,3 +341,41 @@ def test_the_360_timeline_shows_where_the_data_came_from(
     )["timeline"]
     assert [e.kind for e in entries] == ["source"]
     assert "zoho CRM" in entries[0].title and "zcrm_2" in entries[0].body
+
+
+@pytest.mark.django_db
+def test_data_quality_per_unit_and_owner_rises_when_records_are_completed(
+    personas: Personas, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from groupcrm.customers import services as customer_services
+    from groupcrm.integration.quality import quality_overview, quality_snapshot
+
+    start(personas, zoho_file(tmp_path))
+    actor = personas.actor("mfg_manager")
+    before = quality_overview(actor=actor)
+    [unit] = [r for r in before["units"] if r["unit"].code == "mfg"]
+    assert unit["records"] == 3 and 0 < unit["score"] < 100
+    quality_snapshot(day=dt.date(2026, 11, 1))
+    for customer in Customer.objects.all():
+        customer_services.customer_update(
+            actor=personas.actor("admin"),
+            pk=customer.pk,
+            industry="70",
+            size="large",
+            legal_form="llc",
+            address=customer.address or "上海市浦东新区张江路1号",
+        )
+    quality_snapshot(day=dt.date(2026, 11, 2))
+    after = quality_overview(actor=actor)
+    [unit_after] = [r for r in after["units"] if r["unit"].code == "mfg"]
+    assert unit_after["score"] > unit["score"]
+    assert [p["day"] for p in after["trend"]] == ["2026-11-01", "2026-11-02"]
+    assert after["trend"][1]["count"] > after["trend"][0]["count"]
+    assert any(r["owner"] == personas.mfg_am for r in after["owners"])
+    # Another unit sees none of 华夏制造's figures.
+    assert quality_overview(actor=personas.actor("fin_manager"))["units"] == []
+    page = Client()
+    page.force_login(personas.mfg_manager)
+    assert page.get(reverse("integration:quality")).status_code == 200

@@ -118,6 +118,7 @@ integration = [
     path("<int:pk>/", integration_views.job_detail, name="job"),
     path("<int:pk>/report/", integration_views.job_report, name="report"),
     path("<int:pk>/run/", integration_views.job_run, name="run"),
+    path("quality/", integration_views.data_quality, name="quality"),
     path("duplicates/", integration_views.duplicates, name="duplicates"),
     path("duplicates/run/", integration_views.duplicates_run, name="duplicates_run"),
     path("duplicates/<int:pk>/", integration_views.duplicate_decide, name="duplicate_decide"),

@@ -32,6 +32,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Approvals"), "customers:changes", "check2-square", "customers", "approve"),
     NavItem(_("Imports"), "integration:jobs", "upload", "integration"),
     NavItem(_("Duplicates"), "integration:duplicates", "intersect", "customers", "admin"),
+    NavItem(_("Data quality"), "integration:quality", "clipboard2-check", "customers"),
     NavItem(_("Announcements"), "announcements:list", "megaphone", "announcements"),
     NavItem(_("Org chart"), "org:chart", "diagram-3", "org"),
     NavItem(_("Business units"), "org:units", "buildings", "org"),

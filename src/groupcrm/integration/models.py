@@ -210,3 +210,33 @@ class DuplicatePair(models.Model):
 
     def audit_subject(self) -> models.Model:
         return self.left
+
+
+class QualitySnapshot(models.Model):
+    """Data quality of the customers one unit (or one account manager) works with, taken
+    daily: the trend a group manages its people by."""
+
+    day = models.DateField(_("day"))
+    bu = models.ForeignKey(
+        "org.BusinessUnit", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    records = models.PositiveIntegerField(_("records"))
+    score = models.FloatField(_("average score"))
+    complete = models.FloatField(_("complete"))
+    fresh = models.FloatField(_("fresh"))
+    suspected_duplicates = models.PositiveIntegerField(_("suspected duplicates"))
+
+    class Meta:
+        verbose_name = _("data quality snapshot")
+        verbose_name_plural = _("data quality snapshots")
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "bu", "owner"], name="integration_quality_once")
+        ]
+        indexes = [models.Index(fields=["bu", "day"], name="integration_quality_bu")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.bu_id or '-'} {self.owner_id or '-'}: {self.score:.0f}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from groupcrm.integration.services import import_run
 
@@ -19,3 +20,10 @@ def dedup_customers_task(user_id: int) -> dict[str, int]:
     from groupcrm.org.models import User
 
     return dedup_customers(actor=Actor(User.objects.get(pk=user_id), request_id="dedup"))
+
+
+@db_periodic_task(crontab(hour="2", minute="30"))
+def snapshot_data_quality() -> int:
+    from groupcrm.integration.quality import quality_snapshot
+
+    return quality_snapshot()

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from groupcrm.core.errors import ValidationError
 from groupcrm.core.permissions import DataScope
 from groupcrm.core.ui import apply_errors, paginate, submit
-from groupcrm.integration import matching, selectors, services
+from groupcrm.integration import matching, quality, selectors, services
 from groupcrm.integration.forms import ImportForm, SourceForm
 from groupcrm.integration.models import DuplicatePair
 from groupcrm.integration.tasks import dedup_customers_task
@@ -176,3 +176,11 @@ def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
     )
     messages.success(request, _("Decision saved."))
     return redirect(request.META.get("HTTP_REFERER") or reverse("integration:duplicates"))
+
+
+@login_required
+def data_quality(request: HttpRequest) -> HttpResponse:
+    """Data quality per unit and per account manager, its trend, the worst records."""
+    return render(
+        request, "integration/quality.html", quality.quality_overview(actor=request.actor)
+    )

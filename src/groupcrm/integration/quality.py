@@ -1,0 +1,113 @@
+"""Data-quality scores: per record (completeness and validity are the customer's own
+``quality_score``; freshness is a follow-up or an update in the last 180 days; a pending
+duplicate pair is a suspicion), aggregated per unit and per account manager, with a
+daily snapshot for the trend and the list of worst records to fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Avg, Count, Q, QuerySet
+from django.utils import timezone
+
+from groupcrm.core.actor import Actor
+from groupcrm.customers.models import Customer, CustomerRelationship
+from groupcrm.integration.models import DuplicatePair, QualitySnapshot
+from groupcrm.org.models import User
+from groupcrm.org.selectors import units_for
+
+FRESH_DAYS = 180
+
+
+def _suspects() -> QuerySet[Customer]:
+    pending = DuplicatePair.objects.filter(status=DuplicatePair.Status.PENDING)
+    return Customer.objects.filter(
+        Q(pk__in=pending.values("left_id")) | Q(pk__in=pending.values("right_id"))
+    )
+
+
+def _aggregate(
+    relationships: QuerySet[CustomerRelationship], key: str
+) -> dict[Any, dict[str, Any]]:
+    since = timezone.now() - dt.timedelta(days=FRESH_DAYS)
+    suspects = _suspects().values("pk")
+    rows = (
+        relationships.exclude(customer__status=Customer.Status.MERGED)
+        .values(key)
+        .annotate(
+            records=Count("pk"),
+            score=Avg("customer__quality_score"),
+            fresh_n=Count(
+                "pk", filter=Q(last_followup_at__gte=since) | Q(customer__updated_at__gte=since)
+            ),
+            complete_n=Count("pk", filter=Q(customer__quality_score=100)),
+            suspected=Count("pk", filter=Q(customer__in=suspects)),
+        )
+    )
+    return {
+        row[key]: {
+            "records": row["records"],
+            "score": round(row["score"] or 0, 1),
+            "complete": round(100 * row["complete_n"] / row["records"], 1),
+            "fresh": round(100 * row["fresh_n"] / row["records"], 1),
+            "suspected_duplicates": row["suspected"],
+        }
+        for row in rows
+    }
+
+
+@transaction.atomic
+def quality_snapshot(*, day: dt.date | None = None) -> int:
+    """Record today's figures per unit and per account manager (the periodic job)."""
+    day = day or timezone.localdate()
+    QualitySnapshot.objects.filter(day=day).delete()
+    snapshots = [
+        QualitySnapshot(day=day, bu_id=bu_id, **figures)
+        for bu_id, figures in _aggregate(CustomerRelationship.objects.all(), "bu_id").items()
+    ]
+    snapshots += [
+        QualitySnapshot(day=day, owner_id=owner_id, **figures)
+        for owner_id, figures in _aggregate(
+            CustomerRelationship.objects.exclude(owner=None), "owner_id"
+        ).items()
+    ]
+    QualitySnapshot.objects.bulk_create(snapshots)
+    return len(snapshots)
+
+
+def quality_overview(*, actor: Actor) -> dict[str, Any]:
+    """Figures now per unit and per account manager within the actor's scope, the trend of
+    the last 90 days, and the worst records to fix."""
+    actor.require("customers", "view")
+    visible = CustomerRelationship.objects.visible_to(actor, "view")
+    units = {u.pk: u for u in units_for(actor=actor, module="customers", action="view")}
+    by_unit = _aggregate(visible.filter(bu_id__in=units), "bu_id")
+    by_owner = _aggregate(visible.exclude(owner=None), "owner_id")
+    people = {u.pk: u for u in User.objects.filter(pk__in=by_owner)}
+    since = timezone.localdate() - dt.timedelta(days=90)
+    totals: dict[str, list[float]] = {}  # day -> [score × records, records]
+    for snap in QualitySnapshot.objects.filter(day__gte=since, bu_id__in=units, owner=None):
+        total = totals.setdefault(snap.day.isoformat(), [0.0, 0.0])
+        total[0] += snap.score * snap.records
+        total[1] += snap.records
+    worst = (
+        Customer.objects.filter(pk__in=visible.values("customer_id"))
+        .exclude(status=Customer.Status.MERGED)
+        .order_by("quality_score", "pk")[:20]
+    )
+    return {
+        "units": sorted(
+            ({"unit": units[k], **v} for k, v in by_unit.items()), key=lambda r: r["score"]
+        ),
+        "owners": sorted(
+            ({"owner": people[k], **v} for k, v in by_owner.items() if k in people),
+            key=lambda r: r["score"],
+        ),
+        "trend": [
+            {"day": day, "count": round(weighted / records, 1) if records else 0}
+            for day, (weighted, records) in sorted(totals.items())
+        ],
+        "worst": list(worst),
+    }
