@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from groupcrm.integration.dedup import ConfigError, DedupConfig, find_pairs, frame
 
@@ -139,7 +140,7 @@ def test_dedup_file_command_writes_pairs(tmp_path: Path) -> None:
 def test_bad_configurations_are_explained(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "c.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as exc:
+    with translation.override("en"), pytest.raises(ConfigError) as exc:
         DedupConfig.from_toml(path)
     assert message.lower() in str(exc.value).lower()
 

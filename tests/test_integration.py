@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from groupcrm.core.actor import Actor
@@ -225,7 +226,7 @@ def test_unusable_files_are_refused_with_a_reason(
     personas: Personas, tmp_path: Path, headers: list[str], rows: list[list[str]], message: str
 ) -> None:
     path = write_csv(tmp_path / "bad.csv", headers, rows)
-    with pytest.raises(ValidationError) as exc:
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
         start(personas, path, kind="generic", entity="customers")
     assert message in str(exc.value.fields)
     assert not ImportJob.objects.exists()
