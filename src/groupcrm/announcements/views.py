@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from groupcrm.announcements import selectors, services
 from groupcrm.announcements.forms import AnnouncementForm
 from groupcrm.audit.selectors import object_history
-from groupcrm.core.ui import paginate, submit
+from groupcrm.core.ui import form_page, paginate, submit
 
 
 @login_required
@@ -89,14 +89,8 @@ def announcement_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("announcements:detail", args=[pk]),
         message=_("Announcement saved."),
     )
-    return done or render(
-        request,
-        "form.html",
-        {
-            "form": form,
-            "title": _("Edit announcement"),
-            "back": reverse("announcements:detail", args=[pk]),
-        },
+    return done or form_page(
+        request, form, title=_("Edit announcement"), back=reverse("announcements:detail", args=[pk])
     )
 
 

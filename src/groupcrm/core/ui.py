@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from groupcrm.core.errors import ValidationError
 
@@ -53,3 +53,16 @@ def submit(
         return None
     messages.success(request, message)
     return redirect(success_url(result) if callable(success_url) else success_url)
+
+
+def form_page(
+    request: HttpRequest,
+    form: forms.Form,
+    *,
+    title: str,
+    back: str,
+    template: str = "form.html",
+    **extra: Any,
+) -> HttpResponse:
+    """The standard page of one form: a title, the fields, Save and Cancel (to ``back``)."""
+    return render(request, template, {"form": form, "title": title, "back": back, **extra})

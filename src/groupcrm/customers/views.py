@@ -17,7 +17,7 @@ from groupcrm.audit.selectors import object_history
 from groupcrm.core.errors import Conflict, ValidationError
 from groupcrm.core.selectors import saved_view_list
 from groupcrm.core.services import saved_view_delete, saved_view_save
-from groupcrm.core.ui import apply_errors, paginate, submit
+from groupcrm.core.ui import apply_errors, form_page, paginate, submit
 from groupcrm.customers import export, merge, selectors, services
 from groupcrm.customers.forms import (
     CollaboratorForm,
@@ -241,15 +241,13 @@ def customer_move(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("customers:hierarchy", args=[pk]),
         message=_("Company moved."),
     )
-    return done or render(
+    return done or form_page(
         request,
-        "customers/form.html",
-        {
-            "form": form,
-            "title": _("Move %(name)s in its group") % {"name": customer.display_name},
-            "back": reverse("customers:detail", args=[pk]),
-            "current_parent": customer.parent,
-        },
+        form,
+        title=_("Move %(name)s in its group") % {"name": customer.display_name},
+        back=reverse("customers:detail", args=[pk]),
+        template="customers/form.html",
+        current_parent=customer.parent,
     )
 
 
@@ -489,14 +487,11 @@ def relationship_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("customers:detail", args=[rel.customer_id]),
         message=_("Relationship saved."),
     )
-    return done or render(
+    return done or form_page(
         request,
-        "form.html",
-        {
-            "form": form,
-            "title": f"{rel.customer.display_name} · {rel.bu.name}",
-            "back": reverse("customers:detail", args=[rel.customer_id]),
-        },
+        form,
+        title=f"{rel.customer.display_name} · {rel.bu.name}",
+        back=reverse("customers:detail", args=[rel.customer_id]),
     )
 
 
@@ -548,14 +543,11 @@ def relationship_release(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("customers:detail", args=[rel.customer_id]),
         message=_("The customer went back to the public pool."),
     )
-    return done or render(
+    return done or form_page(
         request,
-        "form.html",
-        {
-            "form": form,
-            "title": _("Return %(customer)s to the pool") % {"customer": rel.customer.display_name},
-            "back": reverse("customers:detail", args=[rel.customer_id]),
-        },
+        form,
+        title=_("Return %(customer)s to the pool") % {"customer": rel.customer.display_name},
+        back=reverse("customers:detail", args=[rel.customer_id]),
     )
 
 
@@ -618,14 +610,11 @@ def pool_rule_edit(request: HttpRequest, bu_id: int) -> HttpResponse:
         message=_("Pool rules saved."),
     )
     unit = BusinessUnit.objects.get(pk=bu_id)
-    return done or render(
+    return done or form_page(
         request,
-        "form.html",
-        {
-            "form": form,
-            "title": _("Public pool rules of %(unit)s") % {"unit": unit.name},
-            "back": reverse("customers:pool"),
-        },
+        form,
+        title=_("Public pool rules of %(unit)s") % {"unit": unit.name},
+        back=reverse("customers:pool"),
     )
 
 
@@ -644,14 +633,11 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("customers:detail", args=[pk]) + "#contacts",
         message=_("Contact added."),
     )
-    return done or render(
+    return done or form_page(
         request,
-        "form.html",
-        {
-            "form": form,
-            "title": _("New contact at %(customer)s") % {"customer": customer.display_name},
-            "back": reverse("customers:detail", args=[pk]),
-        },
+        form,
+        title=_("New contact at %(customer)s") % {"customer": customer.display_name},
+        back=reverse("customers:detail", args=[pk]),
     )
 
 
@@ -682,14 +668,11 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("customers:detail", args=[contact.customer_id]) + "#contacts",
         message=_("Contact saved."),
     )
-    return done or render(
+    return done or form_page(
         request,
-        "form.html",
-        {
-            "form": form,
-            "title": _("Edit contact %(name)s") % {"name": contact.name},
-            "back": reverse("customers:detail", args=[contact.customer_id]),
-        },
+        form,
+        title=_("Edit contact %(name)s") % {"name": contact.name},
+        back=reverse("customers:detail", args=[contact.customer_id]),
     )
 
 
@@ -717,14 +700,12 @@ def contact_move(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("customers:detail", args=[contact.customer_id]),
         message=_("Contact moved."),
     )
-    return done or render(
+    return done or form_page(
         request,
-        "customers/form.html",
-        {
-            "form": form,
-            "title": _("Move %(name)s to another company") % {"name": contact.name},
-            "back": reverse("customers:detail", args=[contact.customer_id]),
-        },
+        form,
+        title=_("Move %(name)s to another company") % {"name": contact.name},
+        back=reverse("customers:detail", args=[contact.customer_id]),
+        template="customers/form.html",
     )
 
 
@@ -805,14 +786,8 @@ def followup_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("customers:followup", args=[pk]),
         message=_("Follow-up saved."),
     )
-    return done or render(
-        request,
-        "form.html",
-        {
-            "form": form,
-            "title": _("Edit follow-up"),
-            "back": reverse("customers:followup", args=[pk]),
-        },
+    return done or form_page(
+        request, form, title=_("Edit follow-up"), back=reverse("customers:followup", args=[pk])
     )
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from groupcrm.audit.selectors import object_history
-from groupcrm.core.ui import paginate, submit
+from groupcrm.core.ui import form_page, paginate, submit
 from groupcrm.org import selectors, services
 from groupcrm.org.forms import (
     MembershipForm,
@@ -109,14 +109,11 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("org:unit", args=[pk]),
         message=_("Business unit saved."),
     )
-    return done or render(
+    return done or form_page(
         request,
-        "form.html",
-        {
-            "form": form,
-            "title": _("Edit %(name)s") % {"name": unit},
-            "back": reverse("org:unit", args=[pk]),
-        },
+        form,
+        title=_("Edit %(name)s") % {"name": unit},
+        back=reverse("org:unit", args=[pk]),
     )
 
 
@@ -132,14 +129,11 @@ def unit_move(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("org:unit", args=[pk]),
         message=_("Business unit moved."),
     )
-    return done or render(
+    return done or form_page(
         request,
-        "form.html",
-        {
-            "form": form,
-            "title": _("Move %(name)s") % {"name": unit},
-            "back": reverse("org:unit", args=[pk]),
-        },
+        form,
+        title=_("Move %(name)s") % {"name": unit},
+        back=reverse("org:unit", args=[pk]),
     )
 
 
@@ -232,14 +226,11 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=reverse("org:user", args=[pk]),
         message=_("User saved."),
     )
-    return done or render(
+    return done or form_page(
         request,
-        "form.html",
-        {
-            "form": form,
-            "title": _("Edit %(name)s") % {"name": user},
-            "back": reverse("org:user", args=[pk]),
-        },
+        form,
+        title=_("Edit %(name)s") % {"name": user},
+        back=reverse("org:user", args=[pk]),
     )
 
 
