@@ -529,7 +529,8 @@ def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
     for relationships within the actor's scope."""
     mine = CustomerRelationship.objects.visible_to(actor, "view").filter(customer=customer)
     pools = CustomerRelationship.objects.filter(customer=customer).filter(pool_q(actor))
-    visible = set(mine.values_list("pk", flat=True)) | set(pools.values_list("pk", flat=True))
+    scoped = set(mine.values_list("pk", flat=True))
+    visible = scoped | set(pools.values_list("pk", flat=True))
     changeable = set(
         CustomerRelationship.objects.visible_to(actor, "change")
         .filter(customer=customer)
@@ -547,6 +548,7 @@ def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
             "owner_name": _name(rel.owner),
             "in_pool": rel.owner_id is None,
             "visible": rel.pk in visible,
+            "scoped": rel.pk in scoped,
             "can_change": rel.pk in changeable,
             "mine": rel.owner_id is not None and rel.owner_id == actor.user_id,
         }
@@ -599,17 +601,18 @@ def next_actions(actor: Actor, customer: Customer, rels: list[dict[str, Any]]) -
         actions.append("claim")
     if any(r["mine"] for r in rels):
         actions.append("release")
-    if has_reach(actor, customer, "customers", "change"):
+    engaged = any(r["scoped"] for r in rels)  # a relationship within the actor's scope
+    if has_reach(actor, customer, "customers", "change", engaged=engaged):
         actions += ["edit", "move"]
-    if has_reach(actor, customer, "contacts", "create"):
+    if has_reach(actor, customer, "contacts", "create", engaged=engaged):
         actions.append("add_contact")
-    if has_reach(actor, customer, "contacts", "reveal_pii"):
+    if has_reach(actor, customer, "contacts", "reveal_pii", engaged=engaged):
         actions.append("reveal_pii")
     pending = pending_change(customer)
     if (
         pending
         and pending.requested_by_id != actor.user_id
-        and has_reach(actor, customer, "customers", "approve")
+        and has_reach(actor, customer, "customers", "approve", engaged=engaged)
     ):
         actions.append("approve_change")
     actions.append("unfollow" if is_following(actor, customer) else "follow")

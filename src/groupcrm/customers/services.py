@@ -67,11 +67,17 @@ MAX_TAGS = 10
 # --- reach: who may write a golden record -------------------------------------------------
 
 
-def has_reach(actor: Actor, customer: Customer, module: str, action: str) -> bool:
+def has_reach(
+    actor: Actor, customer: Customer, module: str, action: str, *, engaged: bool | None = None
+) -> bool:
+    """``engaged`` (whether a relationship with the customer lies within the actor's
+    scope) may be passed when already known, to save the query."""
     if not actor.can(module, action):
         return False
     if actor.widest_scope(module, action) == DataScope.GROUP:
         return True
+    if engaged is not None:
+        return engaged
     return CustomerRelationship.objects.visible_to(actor, "view").filter(customer=customer).exists()
 
 
