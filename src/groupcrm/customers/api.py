@@ -73,7 +73,7 @@ def customer_list(
     """Search (`q`: name, short name, 拼音 or initials, USCC, contact name or phone) and
     filter customers; with `q` and no `sort`, results come best match first."""
     items = selectors.customer_list(actor=actor_of(request), filters=_filters(request))
-    return items if isinstance(items, selectors.Ranked) else items.prefetch_related("tags")
+    return items.prefetch_related("tags")
 
 
 @router.post("", response={201: CustomerSaved})

@@ -79,9 +79,7 @@ class Customer(models.Model):
 
     legal_name = models.CharField(_("legal name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=60, blank=True)
-    uscc = models.CharField(
-        _("unified social credit code"), max_length=18, null=True, blank=True, unique=True
-    )
+    uscc = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True)
     legal_form = models.CharField(
         _("legal form"), max_length=20, choices=LegalForm.choices, blank=True
     )
@@ -167,6 +165,11 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["legal_name", "pk"]
+        constraints = [
+            # A constraint, not unique=True: on PostgreSQL that would add a second,
+            # pattern-ops index nobody uses. Exact lookups and the duplicate check use this.
+            models.UniqueConstraint(fields=["uscc"], name="cust_uscc_unique")
+        ]
         indexes = [
             models.Index(fields=["path"], name="cust_path", opclasses=["varchar_pattern_ops"]),
             models.Index(
@@ -401,9 +404,11 @@ class Contact(models.Model):
     email = EncryptedTextField(_("email"), blank=True, default="")
     wechat_id = EncryptedTextField(_("WeChat ID"), blank=True, default="")
     id_number = EncryptedTextField(_("ID number"), blank=True, default="")
-    mobile_index = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
-    phone_index = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
-    email_index = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
+    # Blind indexes (core.pii): exact lookups only, so plain B-tree indexes in Meta (a
+    # db_index would add an unused pattern-ops index on PostgreSQL).
+    mobile_index = models.CharField(max_length=32, blank=True, editable=False)
+    phone_index = models.CharField(max_length=32, blank=True, editable=False)
+    email_index = models.CharField(max_length=32, blank=True, editable=False)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     birthday_lunar = models.BooleanField(_("birthday is a lunar date"), default=False)
     preferred_channel = models.CharField(
@@ -444,6 +449,11 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["customer_id", "name", "pk"]
+        indexes = [
+            models.Index(fields=["mobile_index"], name="contact_mobile_index"),
+            models.Index(fields=["phone_index"], name="contact_phone_index"),
+            models.Index(fields=["email_index"], name="contact_email_index"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -132,34 +132,46 @@ def customer_list(*, actor: Actor, filters: CustomerFilters | None = None) -> Qu
         ids = search.search_ids(f.q, include_merged=f.status == Customer.Status.MERGED)
         items = items.filter(pk__in=ids)
         if f.sort not in SORTS:
-            rank = {pk: i for i, pk in enumerate(ids)}
-            return Ranked(items, rank)  # type: ignore[return-value]
+            return Ranked(items, ids)  # type: ignore[return-value]
     return items.order_by(*SORTS.get(f.sort, SORTS["name"]))
 
 
 class Ranked:
-    """A search result in relevance order that still pages like a queryset."""
+    """A search result in relevance order that pages like a queryset: counting reads ids
+    only, and a page loads just its own rows."""
 
-    def __init__(self, items: QuerySet[Customer], rank: dict[int, int]) -> None:
-        self.items, self.rank = items, rank
-        self._rows: list[Customer] | None = None
+    def __init__(self, items: QuerySet[Customer], ids: list[int]) -> None:
+        self.items, self.ids = items, ids
+        self.related: tuple[str, ...] = ()
+        self._ordered: list[int] | None = None
 
-    def _all(self) -> list[Customer]:
-        if self._rows is None:
-            self._rows = sorted(self.items, key=lambda c: self.rank.get(c.pk, 0))
-        return self._rows
+    def prefetch_related(self, *lookups: str) -> Ranked:
+        self.related = lookups
+        return self
+
+    def _order(self) -> list[int]:
+        if self._ordered is None:
+            present = set(self.items.filter(pk__in=self.ids).values_list("pk", flat=True))
+            self._ordered = [pk for pk in self.ids if pk in present]
+        return self._ordered
 
     def count(self) -> int:
-        return len(self._all())
+        return len(self._order())
 
     def __len__(self) -> int:
         return self.count()
 
+    def _rows(self, ids: list[int]) -> list[Customer]:
+        found = Customer.objects.filter(pk__in=ids).prefetch_related(*self.related).in_bulk()
+        return [found[pk] for pk in ids if pk in found]
+
     def __iter__(self) -> Any:
-        return iter(self._all())
+        return iter(self._rows(self._order()))
 
     def __getitem__(self, index: Any) -> Any:
-        return self._all()[index]
+        if isinstance(index, slice):
+            return self._rows(self._order()[index])
+        return self._rows([self._order()[index]])[0]
 
 
 def customer_get(*, actor: Actor, pk: int) -> Customer:
@@ -233,38 +245,45 @@ def relationships_by_customer(
 class Rollup:
     code: str
     label: Promise
-    count: Callable[[Actor, str], int]  # (actor, subtree path prefix) -> figure
+    # (actor, ids of the customer and every company below it) -> the figure
+    count: Callable[[Actor, list[int]], int]
 
 
 ROLLUPS: dict[str, Rollup] = {}
+# Beyond this many companies in one group the roll-ups count over the first ones only.
+MAX_ROLLUP_COMPANIES = 20_000
 
 
-def register_rollup(code: str, label: Promise, count: Callable[[Actor, str], int]) -> None:
+def register_rollup(code: str, label: Promise, count: Callable[[Actor, list[int]], int]) -> None:
     ROLLUPS[code] = Rollup(code, label, count)
 
 
-register_rollup(
-    "subsidiaries",
-    _("Subsidiaries"),
-    lambda actor, path: Customer.objects.filter(path__startswith=path).count() - 1,
-)
+register_rollup("subsidiaries", _("Subsidiaries"), lambda actor, ids: len(ids) - 1)
 register_rollup(
     "contacts",
     _("Contacts"),
-    lambda actor, path: Contact.objects.filter(customer__path__startswith=path).count(),
+    lambda actor, ids: Contact.objects.filter(customer_id__in=ids).count(),
 )
 register_rollup(
     "followups",
     _("Follow-ups"),
-    lambda actor, path: (
-        FollowUp.objects.visible_to(actor, "view").filter(customer__path__startswith=path).count()
+    lambda actor, ids: (
+        FollowUp.objects.visible_to(actor, "view").filter(customer_id__in=ids).count()
     ),
 )
 
 
 def rollups(*, actor: Actor, customer: Customer) -> list[dict[str, Any]]:
+    """Figures summed over the customer's subtree. The subtree's ids are read first (one
+    index range on the path): counting by id keeps every plan on the id indexes, where a
+    join on the path prefix let PostgreSQL misjudge a subtree as thousands of rows."""
+    ids = list(
+        Customer.objects.filter(path__startswith=customer.path)
+        .order_by()
+        .values_list("pk", flat=True)[:MAX_ROLLUP_COMPANIES]
+    )
     return [
-        {"code": r.code, "label": str(r.label), "value": r.count(actor, customer.path)}
+        {"code": r.code, "label": str(r.label), "value": r.count(actor, ids)}
         for r in ROLLUPS.values()
     ]
 
@@ -575,20 +594,32 @@ def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
     return rows
 
 
-def key_figures(actor: Actor, customer: Customer) -> dict[str, Any]:
+def key_figures(
+    actor: Actor, customer: Customer, rels: list[dict[str, Any]], contacts: list[Contact]
+) -> dict[str, Any]:
     year_ago = timezone.now() - dt.timedelta(days=365)
-    followups = FollowUp.objects.visible_to(actor, "view").filter(customer=customer)
-    last = followups.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
+    figures = (
+        FollowUp.objects.visible_to(actor, "view")
+        .filter(customer=customer)
+        .aggregate(
+            followups_12m=Count("pk", filter=Q(occurred_at__gte=year_ago)),
+            last_followup_at=Max("occurred_at"),
+            open_next_steps=Count("pk", filter=Q(next_due__gte=timezone.localdate())),
+        )
+    )
     return {
-        "engaged_units": customer.relationships.count(),
-        "contacts": customer.contacts.filter(status=Contact.Status.ACTIVE).count(),
-        "followups_12m": followups.filter(occurred_at__gte=year_ago).count(),
-        "last_followup_at": last,
-        "open_next_steps": followups.filter(next_due__gte=timezone.localdate()).count(),
+        "engaged_units": len(rels),
+        "contacts": sum(1 for c in contacts if c.status == Contact.Status.ACTIVE),
+        **figures,
     }
 
 
-def next_actions(actor: Actor, customer: Customer, rels: list[dict[str, Any]]) -> list[str]:
+def next_actions(
+    actor: Actor,
+    customer: Customer,
+    rels: list[dict[str, Any]],
+    pending: ChangeRequest | None,
+) -> list[str]:
     """What the viewer may do next, as action codes the UI and API clients understand."""
     actions = []
     own_unit = actor.bu.pk if actor.bu else None
@@ -608,7 +639,6 @@ def next_actions(actor: Actor, customer: Customer, rels: list[dict[str, Any]]) -
         actions.append("add_contact")
     if has_reach(actor, customer, "contacts", "reveal_pii", engaged=engaged):
         actions.append("reveal_pii")
-    pending = pending_change(customer)
     if (
         pending
         and pending.requested_by_id != actor.user_id
@@ -650,6 +680,7 @@ def view360(
     contacts = (
         list(contact_list(actor=actor, customer_id=pk)) if actor.can("contacts", "view") else []
     )
+    pending = pending_change(customer)
     return {
         "customer": customer,
         "tags": list(customer.tags.values_list("name", flat=True)),
@@ -658,11 +689,10 @@ def view360(
         "rollups": rollups(actor=actor, customer=customer),
         "contacts": [(c, masked(c)) for c in contacts],
         "relationships": rels,
-        "engaged_units": engaged_units(customer),
         "timeline": timeline(actor=actor, customer=customer, query=timeline_query),
-        "figures": key_figures(actor, customer),
-        "pending_change": pending_change(customer),
-        "actions": next_actions(actor, customer, rels),
+        "figures": key_figures(actor, customer, rels, contacts),
+        "pending_change": pending,
+        "actions": next_actions(actor, customer, rels, pending),
     }
 
 

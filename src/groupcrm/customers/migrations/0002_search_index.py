@@ -7,10 +7,8 @@ PG_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS cust_search_trgm ON customers_customer "
     "USING gin (search_text gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS cust_name_trgm ON customers_customer "
-    "USING gin (legal_name gin_trgm_ops)",
 ]
-PG_BACKWARD = ["DROP INDEX IF EXISTS cust_name_trgm", "DROP INDEX IF EXISTS cust_search_trgm"]
+PG_BACKWARD = ["DROP INDEX IF EXISTS cust_search_trgm"]
 SQLITE_FORWARD = [
     "CREATE VIRTUAL TABLE IF NOT EXISTS customers_search USING fts5(body, tokenize='trigram')",
     "INSERT INTO customers_search (rowid, body) SELECT id, search_text FROM customers_customer",
