@@ -273,14 +273,19 @@ register_rollup(
 )
 
 
-def rollups(*, actor: Actor, customer: Customer) -> list[dict[str, Any]]:
+def rollups(*, actor: Actor, customer: Customer, leaf: bool = False) -> list[dict[str, Any]]:
     """Figures summed over the customer's subtree. The subtree's ids are read first (one
     index range on the path): counting by id keeps every plan on the id indexes, where a
     join on the path prefix let PostgreSQL misjudge a subtree as thousands of rows."""
-    ids = list(
-        Customer.objects.filter(path__startswith=customer.path)
-        .order_by()
-        .values_list("pk", flat=True)[:MAX_ROLLUP_COMPANIES]
+    ids = (
+        [customer.pk]
+        if leaf
+        else list(
+            Customer.objects.filter(path__startswith=customer.path)
+            .exclude(status=Customer.Status.MERGED)
+            .order_by()
+            .values_list("pk", flat=True)[:MAX_ROLLUP_COMPANIES]
+        )
     )
     return [
         {"code": r.code, "label": str(r.label), "value": r.count(actor, ids)}
@@ -542,6 +547,12 @@ class RuleCache(dict):
         self[bu_id] = rule = pool_rule(bu_id)
         return rule
 
+    def of(self, relationship: CustomerRelationship) -> PoolRule:
+        """The rule of a relationship whose unit is already loaded (no unit query)."""
+        if relationship.bu_id not in self:
+            self[relationship.bu_id] = pool_rule(relationship.bu_id, unit=relationship.bu)
+        return self[relationship.bu_id]
+
 
 def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
     """Every engaged unit and its owner (group-wide); stage, grade, notes and dates only
@@ -572,7 +583,7 @@ def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
             "mine": rel.owner_id is not None and rel.owner_id == actor.user_id,
         }
         if rel.pk in visible:
-            rule = rules[rel.bu_id]
+            rule = rules.of(rel)
             due = reclaim_due(rel, rule, today)
             row.update(
                 stage=rel.stage,
@@ -681,12 +692,15 @@ def view360(
         list(contact_list(actor=actor, customer_id=pk)) if actor.can("contacts", "view") else []
     )
     pending = pending_change(customer)
+    children = list(customer.children.exclude(status=Customer.Status.MERGED)[:50])
+    # A company without subsidiaries (most) needs no subtree query for its roll-ups.
+    leaf = not children
     return {
         "customer": customer,
         "tags": list(customer.tags.values_list("name", flat=True)),
         "parent": customer.parent,
-        "children": list(customer.children.exclude(status=Customer.Status.MERGED)[:50]),
-        "rollups": rollups(actor=actor, customer=customer),
+        "children": children,
+        "rollups": rollups(actor=actor, customer=customer, leaf=leaf),
         "contacts": [(c, masked(c)) for c in contacts],
         "relationships": rels,
         "timeline": timeline(actor=actor, customer=customer, query=timeline_query),
@@ -715,7 +729,7 @@ def my_relationships(*, actor: Actor) -> list[tuple[CustomerRelationship, dt.dat
     """The actor's own customers with the day each would return to the pool."""
     today, rules = timezone.localdate(), RuleCache()
     return [
-        (rel, reclaim_due(rel, rules[rel.bu_id], today))
+        (rel, reclaim_due(rel, rules.of(rel), today))
         for rel in CustomerRelationship.objects.filter(owner_id=actor.user_id)
         .select_related("customer", "bu")
         .order_by("customer__legal_name")

@@ -574,9 +574,10 @@ def customer_move(*, actor: Actor, pk: int, parent_id: int | None) -> Customer:
 # --- relationships and the public pool ------------------------------------------------
 
 
-def pool_rule(bu_id: int) -> PoolRule:
-    """The unit's rule, else the nearest ancestor's, else the defaults (unsaved)."""
-    unit = BusinessUnit.objects.get(pk=bu_id)
+def pool_rule(bu_id: int, *, unit: BusinessUnit | None = None) -> PoolRule:
+    """The unit's rule, else the nearest ancestor's, else the defaults (unsaved). Pass
+    ``unit`` when it is already loaded."""
+    unit = unit if unit is not None and unit.pk == bu_id else BusinessUnit.objects.get(pk=bu_id)
     rules = {r.bu_id: r for r in PoolRule.objects.filter(bu_id__in=unit.ancestor_ids())}
     for ancestor in reversed(unit.ancestor_ids()):
         if ancestor in rules:

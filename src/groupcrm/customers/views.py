@@ -416,7 +416,7 @@ def relationship_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, items)
     rules = selectors.RuleCache()
     rows = [
-        (r, services.reclaim_due(r, rules[r.bu_id], timezone.localdate())) for r in page.object_list
+        (r, services.reclaim_due(r, rules.of(r), timezone.localdate())) for r in page.object_list
     ]
     return render(
         request,
