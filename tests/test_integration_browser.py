@@ -1,0 +1,89 @@
+"""Data integration in real headless Chromium: a data steward imports a 纷享销客 export
+into one unit and a Zoho export of the same companies into another, finds the duplicates
+with their reasons, merges one pair and undoes the merge."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from groupcrm.core.actor import Actor
+from groupcrm.core.testing.personas import Personas
+from groupcrm.customers.models import Customer
+from groupcrm.integration.matching import dedup_customers
+from groupcrm.integration.models import DuplicatePair, ImportSource
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def write(path: Path, headers: list[str], rows: list[list[str]], encoding: str) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def upload(page: Page, base: str, path: Path, source: str, unit: str) -> None:
+    page.goto(f"{base}/imports/new/")
+    page.set_input_files("#id_file", str(path))
+    page.select_option("#id_source", label=source)
+    page.select_option("#id_entity", "customers")
+    page.select_option("#id_bu", label=unit)
+    page.uncheck("#id_dry_run")
+    page.click("main button.btn-primary[type=submit]")
+    expect(page.locator("[data-status]")).to_have_attribute("data-status", "done", timeout=20000)
+
+
+def test_steward_imports_two_crms_and_merges_the_duplicates(
+    page: Page, live_server, personas: Personas, sign_in, tmp_path: Path
+) -> None:
+    ImportSource.objects.create(name="纷享销客", kind="fxiaoke")
+    ImportSource.objects.create(name="Zoho", kind="zoho")
+    companies = ["华润置地", "长江精密机械", "东方物流", "昆仑能源", "泰山重工", "黄河食品"]
+    fx = write(
+        tmp_path / "客户.csv",
+        ["客户编号", "客户名称", "详细地址"],
+        [
+            [f"FX{i}", f"{n}有限公司", f"上海市浦东新区张江路{i + 1}号"]
+            for i, n in enumerate(companies)
+        ],
+        "gb18030",
+    )
+    zoho = write(
+        tmp_path / "Accounts.csv",
+        ["Record Id", "Account Name", "Billing Street"],
+        [
+            [f"z{i}", f"{n} 有限责任公司", f"上海市浦东新区张江路{i + 1}号"]
+            for i, n in enumerate(companies)
+        ],
+        "utf-8",
+    )
+    base = live_server.url
+    sign_in(page, base, "admin")
+    upload(page, base, fx, "纷享销客", "— 华夏制造")
+    upload(page, base, zoho, "Zoho", "— 华夏金融")
+    assert Customer.objects.count() == 12
+
+    dedup_customers(actor=Actor.system("tests"))  # what "Look for duplicates now" queues
+    assert DuplicatePair.objects.count() >= 6
+    page.goto(f"{base}/imports/duplicates/")
+    card = page.locator("[data-pair]").first
+    expect(card).to_contain_text("有限公司")
+    expect(card.locator(".badge").first).to_be_visible()  # the reasons
+    card.get_by_test_id("keep-left").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    assert Customer.objects.filter(status="merged").count() == 1
+    survivor = Customer.objects.get(pk=Customer.objects.get(status="merged").merged_into_id)
+
+    page.goto(f"{base}/customers/{survivor.pk}/")
+    expect(page.locator("#relationships")).to_contain_text("华夏制造")
+    expect(page.locator("#relationships")).to_contain_text("华夏金融")
+    page.get_by_test_id("unmerge").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    assert not Customer.objects.filter(status="merged").exists()
