@@ -325,7 +325,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "huey": {"level": "INFO"},
+        # Its own handler: Huey's consumer then adds no plain-text one (no doubled lines).
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 
