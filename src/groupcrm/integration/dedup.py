@@ -240,7 +240,8 @@ def find_pairs(data: Any, config: DedupConfig) -> list[Pair]:
         retain_intermediate_calculation_columns=True,
         additional_columns_to_retain=[c for c in data.columns if "__" in c],
     )
-    linker = Linker(data, settings, DuckDBAPI())
+    # Splink would otherwise set its own loggers to INFO and chatter on every run.
+    linker = Linker(data, settings, DuckDBAPI(), set_up_basic_logging=False)
     # The share of true matches among all pairs, from rules that are almost certain.
     sure = [
         block_on(spec.name)
