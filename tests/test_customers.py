@@ -23,6 +23,7 @@ from groupcrm.core.errors import Conflict, PermissionDenied, ValidationError
 from groupcrm.core.events import outbox_dispatch
 from groupcrm.core.models import Notification, OutboxEvent
 from groupcrm.core.testing.battery import GroupWideBattery, ScopedBattery
+from groupcrm.core.testing.battery import api_client as api
 from groupcrm.core.testing.personas import Personas
 from groupcrm.customers import services
 from groupcrm.customers.digest import digest_send
@@ -70,10 +71,6 @@ def engaged(personas: Personas, unit: str, owner: str | None, customer: Customer
         bu_id=personas.units[unit].pk,
         owner_id=personas.users[owner].pk if owner else None,
     )
-
-
-def api(personas: Personas, who: str) -> tuple[Client, dict[str, str]]:
-    return Client(), {"HTTP_AUTHORIZATION": f"Bearer {personas.token(who)}"}
 
 
 def counts() -> tuple[int, ...]:

@@ -121,7 +121,7 @@ def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPat
     """Legal name, USCC and group grade changes wait for a second person's approval:
     they come back in `pending_change` and apply once approved."""
     data = payload.model_dump(exclude_unset=True)
-    data = {k: v for k, v in data.items() if v is not None or k in ("uscc", "parent_id")}
+    data = {k: v for k, v in data.items() if v is not None or k == "uscc"}
     customer, request_ = services.customer_update(actor=actor_of(request), pk=customer_id, **data)
     customer.pending_change = request_ or selectors.pending_change(customer)
     return customer

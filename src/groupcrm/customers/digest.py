@@ -30,19 +30,24 @@ def digest_send(*, since: dt.datetime | None = None) -> int:
     ):
         if follow.user.email:
             follows[follow.user].append(follow.customer)
+    # One read of every followed customer's changes, grouped by customer.
+    changes = defaultdict(list)
+    for record in (
+        ChangeRecord.objects.filter(
+            subject__in={f"customers.customer:{c.pk}" for cs in follows.values() for c in cs},
+            at__gte=since,
+        )
+        .filter(Q(object_type__in=GOLDEN_TYPES) | Q(verb__in=OWNER_VERBS))
+        .order_by("at")
+    ):
+        changes[record.subject].append(record)
     sent = 0
     for user, customers in follows.items():
-        sections = []
-        for customer in customers:
-            records = list(
-                ChangeRecord.objects.filter(
-                    subject=f"customers.customer:{customer.pk}", at__gte=since
-                )
-                .filter(Q(object_type__in=GOLDEN_TYPES) | Q(verb__in=OWNER_VERBS))
-                .order_by("at")
-            )
-            if records:
-                sections.append((customer, records))
+        sections = [
+            (c, changes[f"customers.customer:{c.pk}"])
+            for c in customers
+            if changes[f"customers.customer:{c.pk}"]
+        ]
         if not sections:
             continue
         with translation.override(user.language):

@@ -440,9 +440,6 @@ class Contact(models.Model):
         "preferred_channel",
         "notes",
         "status",
-        "mobile_index",
-        "phone_index",
-        "email_index",
     )
 
     class Meta:

@@ -469,13 +469,11 @@ def _field_labels(object_type: str, changes: dict[str, Any]) -> list[str]:
         return sorted(changes)
     labels = []
     for name in sorted(changes):
-        # A blind index changes with its personal field: name the field, not the index.
-        name = name.removesuffix("_index") if name.endswith("_index") else name
         try:
             labels.append(str(model._meta.get_field(name).verbose_name))
         except FieldDoesNotExist:
             labels.append(name)
-    return list(dict.fromkeys(labels))
+    return labels
 
 
 @register_timeline

@@ -1069,7 +1069,10 @@ def contact_update(*, actor: Actor, pk: int, **fields: Any) -> Contact:
     if pii_changed:
         # Personal values never enter the audit trail: only which fields changed.
         audit_action(
-            actor=actor, obj=contact, verb="personal_data", changes={"fields": pii_changed}
+            actor=actor,
+            obj=contact,
+            verb="personal_data",
+            changes={name: ["•••", "•••"] for name in pii_changed},
         )
     if record and "name" in record.changes:
         search.reindex([contact.customer_id])

@@ -447,12 +447,13 @@ def relationship_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": CustomerRelationship.objects.visible_to(actor, "change")
             .filter(pk=pk)
             .exists(),
-            "collaborator_form": CollaboratorForm(people=_unit_people(rel.bu, actor)),
+            "collaborator_form": CollaboratorForm(people=_unit_people(rel.bu)),
         },
     )
 
 
-def _unit_people(unit: BusinessUnit, actor: Any) -> list[User]:
+def _unit_people(unit: BusinessUnit) -> list[User]:
+    """Active members of the unit or of a unit below it (possible owners, collaborators)."""
     return list(
         User.objects.filter(
             is_active=True,
@@ -501,7 +502,7 @@ def relationship_assign(request: HttpRequest, pk: int) -> HttpResponse:
     rel = services.relationship_for_assignment(actor, pk)
     form = OwnerForm(
         request.POST or None,
-        people=_unit_people(rel.bu, actor),
+        people=_unit_people(rel.bu),
         initial={"owner_id": rel.owner_id},
     )
     done = submit(

@@ -36,6 +36,7 @@ from groupcrm.integration.reader import FileError, open_table
 from groupcrm.org.models import BusinessUnit, Membership, User
 
 BATCH = 200
+PROGRESS_FIELDS = ("total_rows", "done_rows", "created", "updated", "matched", "rejected")
 GRADES = {
     "战略": "strategic",
     "strategic": "strategic",
@@ -167,9 +168,7 @@ def import_run(job_id: int, *, progress: Any = None) -> ImportJob:
             RowIssue.objects.filter(job=job).delete()
             RowIssue.objects.bulk_create(issues)
             ImportJob.objects.filter(pk=job.pk).update(
-                **{f: getattr(job, f) for f in ("total_rows", "done_rows", "created", "updated")},
-                matched=job.matched,
-                rejected=job.rejected,
+                **{f: getattr(job, f) for f in PROGRESS_FIELDS},
             )
         else:
             _run_rows(job, actor, table.rows, None, progress)
@@ -218,17 +217,7 @@ def _run_rows(
             job.last_row = batch[-1][0]
             if dry_issues is None:
                 RowIssue.objects.bulk_create(issues)
-                job.save(
-                    update_fields=[
-                        "done_rows",
-                        "total_rows",
-                        "last_row",
-                        "created",
-                        "updated",
-                        "matched",
-                        "rejected",
-                    ]
-                )
+                job.save(update_fields=[*PROGRESS_FIELDS, "last_row"])
             else:
                 dry_issues.extend(issues)
         if progress:
@@ -389,7 +378,7 @@ def _link_parents(job: ImportJob, actor: Actor) -> None:
         parent_name = record.payload.get(name_column, "").strip() if name_column else ""
         if not parent_id_value and not parent_name:
             continue
-        parent = _find_parent(job, parent_id_value, parent_name)
+        parent = _find_customer(job, parent_id_value, parent_name)
         if parent is None:
             issues.append(
                 RowIssue(
@@ -422,7 +411,7 @@ def _link_parents(job: ImportJob, actor: Actor) -> None:
     RowIssue.objects.bulk_create(issues)
 
 
-def _find_parent(job: ImportJob, external_id: str, name: str) -> Customer | None:
+def _find_customer(job: ImportJob, external_id: str, name: str) -> Customer | None:
     if external_id:
         record = SourceRecord.objects.filter(
             source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id=external_id
@@ -490,7 +479,7 @@ def _contact_customer(job: ImportJob, external_id: str, uscc: str, name: str) ->
         if found:
             return found
     if name:
-        found = _find_parent(job, "", name)
+        found = _find_customer(job, "", name)
         if found:
             return found
     raise ValidationError(

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from groupcrm.core.errors import ValidationError
+from groupcrm.core.errors import PermissionDenied, ValidationError
 from groupcrm.core.permissions import DataScope
 from groupcrm.core.ui import apply_errors, paginate, submit
 from groupcrm.integration import matching, quality, selectors, services
@@ -159,6 +159,9 @@ def duplicates(request: HttpRequest) -> HttpResponse:
 def duplicates_run(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     actor.require("customers", "admin")
+    if actor.widest_scope("customers", "admin") != DataScope.GROUP:
+        # The same rule as dedup_customers, said here: the job runs in the background.
+        raise PermissionDenied(_("Only a group-wide data steward runs the batch dedup."))
     dedup_customers_task(actor.user_id)
     messages.success(request, _("Looking for duplicates in the background; reload in a moment."))
     return redirect("integration:duplicates")

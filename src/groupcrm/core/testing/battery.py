@@ -18,6 +18,16 @@ from django.urls import reverse
 from groupcrm.core.testing.personas import Personas
 
 
+def ui_client(personas: Personas, who: str) -> Client:
+    client = Client()
+    client.force_login(getattr(personas, who))
+    return client
+
+
+def api_client(personas: Personas, who: str) -> tuple[Client, dict[str, str]]:
+    return Client(), {"HTTP_AUTHORIZATION": f"Bearer {personas.token(who)}"}
+
+
 class ScopedBattery:
     model: type[models.Model]
     ui_list: str  # URL name of the list page
@@ -36,12 +46,10 @@ class ScopedBattery:
     # helpers ---------------------------------------------------------------------------
 
     def ui(self, personas: Personas, who: str) -> Client:
-        client = Client()
-        client.force_login(getattr(personas, who))
-        return client
+        return ui_client(personas, who)
 
     def api(self, personas: Personas, who: str) -> tuple[Client, dict[str, str]]:
-        return Client(), {"HTTP_AUTHORIZATION": f"Bearer {personas.token(who)}"}
+        return api_client(personas, who)
 
     def api_ids(self, personas: Personas, who: str) -> set[int]:
         client, auth = self.api(personas, who)
@@ -151,14 +159,6 @@ class GroupWideBattery:
     def edit_form(self, row: models.Model) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _api(self, personas: Personas, who: str) -> tuple[Client, dict[str, str]]:
-        return Client(), {"HTTP_AUTHORIZATION": f"Bearer {personas.token(who)}"}
-
-    def _ui(self, personas: Personas, who: str) -> Client:
-        client = Client()
-        client.force_login(getattr(personas, who))
-        return client
-
     def _state(self, row: models.Model) -> dict[str, Any]:
         row.refresh_from_db()
         return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
@@ -174,9 +174,9 @@ class GroupWideBattery:
     @pytest.mark.django_db
     def test_without_permission_nothing_is_reachable(self, personas: Personas) -> None:
         row = self.make(personas)
-        client = self._ui(personas, "nobody")
+        client = ui_client(personas, "nobody")
         assert client.get(reverse(self.ui_detail, args=[self.customer_pk(row)])).status_code == 403
-        api, auth = self._api(personas, "nobody")
+        api, auth = api_client(personas, "nobody")
         assert api.get(self.api_list.format(row=row), **auth).status_code == 403
         assert api.get(self.api_detail.format(row=row), **auth).status_code == 403
 
@@ -185,7 +185,7 @@ class GroupWideBattery:
         row = self.make(personas)
         before = self._state(row)
         for who in ("fin_am", "fin_manager", "analyst"):
-            api, auth = self._api(personas, who)
+            api, auth = api_client(personas, who)
             assert api.get(self.api_detail.format(row=row), **auth).status_code == 200
             response = api.patch(
                 self.api_detail.format(row=row),
@@ -195,16 +195,16 @@ class GroupWideBattery:
             )
             assert response.status_code == 403, (who, response.content)
             assert response["Content-Type"] == "application/problem+json"
-            client = self._ui(personas, who)
+            client = ui_client(personas, who)
             assert client.get(reverse(self.ui_edit, args=[row.pk])).status_code == 403
             response = client.post(reverse(self.ui_edit, args=[row.pk]), self.edit_form(row))
             assert response.status_code == 403
         assert self._state(row) == before
-        api, auth = self._api(personas, "mfg_am")
+        api, auth = api_client(personas, "mfg_am")
         response = api.patch(
             self.api_detail.format(row=row), self.api_patch, content_type="application/json", **auth
         )
         assert response.status_code == 200, response.content
-        client = self._ui(personas, "mfg_am")
+        client = ui_client(personas, "mfg_am")
         response = client.post(reverse(self.ui_edit, args=[row.pk]), self.edit_form(row))
         assert response.status_code == 302, response.content
