@@ -180,6 +180,17 @@ def test_a_gbk_fxiaoke_export_and_its_contacts(personas: Personas, tmp_path: Pat
     assert contact.customer == customer and contact.mobile == "+8613800138000"
     reasons = list(RowIssue.objects.filter(job=job).values_list("reason", flat=True))
     assert any("customer" in r for r in reasons) and any("mobile" in r for r in reasons)
+    # Personal values are kept masked in the report and the lineage, like everywhere else.
+    stored = [i.values for i in RowIssue.objects.filter(job=job)]
+    stored += list(SourceRecord.objects.filter(contact=contact).values_list("payload", flat=True))
+    assert "13800138000" not in str(stored) and "wangwei@cj.com" not in str(stored)
+    assert "138****8000" in str(stored)
+    client = Client()
+    client.force_login(personas.mfg_manager)
+    assert client.get(reverse("integration:report", args=[job.pk])).status_code == 200
+    from groupcrm.audit.models import AccessRecord
+
+    assert AccessRecord.objects.filter(kind="export", object_id=str(job.pk)).exists()
 
 
 @pytest.mark.django_db

@@ -4,6 +4,7 @@ personal data, an access record per export (design.md §7)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from groupcrm.core.actor import Actor
 from groupcrm.core.errors import ValidationError
 from groupcrm.customers.models import Contact, Customer, CustomerRelationship
 from groupcrm.customers.reference import industry_label
+from groupcrm.customers.search import PHONE_LIKE
 from groupcrm.customers.selectors import CustomerFilters, customer_list, relationships_by_customer
 
 MAX_ROWS = 50_000
@@ -87,6 +89,12 @@ def _rows(actor: Actor, customers: list[Customer]) -> Iterator[list[object]]:
             ]
 
 
+def _described(filters: CustomerFilters) -> str:
+    """The filters for the access log; a searched phone number is masked there too."""
+    q = pii.mask_phone(filters.q) if PHONE_LIKE.match(filters.q) else filters.q
+    return repr(dataclasses.replace(filters, q=q))
+
+
 def customer_export(actor: Actor, filters: CustomerFilters, fmt: str) -> HttpResponse:
     actor.require("customers", "export")
     if fmt not in ("csv", "xlsx"):
@@ -101,7 +109,7 @@ def customer_export(actor: Actor, filters: CustomerFilters, fmt: str) -> HttpRes
             actor=actor,
             kind=AccessRecord.Kind.EXPORT,
             object_type="customers.customer",
-            detail=f"{fmt} · {len(customers)} · {filters!r}"[:300],
+            detail=f"{fmt} · {len(customers)} · {_described(filters)}"[:300],
         )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     rows = _rows(actor, customers)

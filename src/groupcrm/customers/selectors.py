@@ -476,20 +476,26 @@ def _field_labels(object_type: str, changes: dict[str, Any]) -> list[str]:
     return labels
 
 
+def visible_changes(actor: Actor, customer: Customer) -> QuerySet[ChangeRecord]:
+    """The customer's change records the viewer may see: the golden record and its
+    contacts (group-wide), and the relationships of units within the viewer's scope."""
+    scoped = CustomerRelationship.objects.visible_to(actor, "view").filter(customer=customer)
+    return ChangeRecord.objects.filter(subject=f"customers.customer:{customer.pk}").filter(
+        Q(object_type__in=GOLDEN_TYPES)
+        | Q(
+            object_type="customers.customerrelationship",
+            object_id__in=[str(pk) for pk in scoped.values_list("pk", flat=True)],
+        )
+    )
+
+
 @register_timeline
 def _changes(actor: Actor, customer: Customer, query: TimelineQuery) -> list[TimelineEntry]:
     """Changes to the golden record and its contacts (group-wide), and to relationships
     of units within the actor's scope."""
     if query.kind not in ("", "change"):
         return []
-    visible_units = CustomerRelationship.objects.visible_to(actor, "view").filter(customer=customer)
-    records = ChangeRecord.objects.filter(subject=f"customers.customer:{customer.pk}").filter(
-        Q(object_type__in=GOLDEN_TYPES)
-        | Q(
-            object_type="customers.customerrelationship",
-            object_id__in=[str(pk) for pk in visible_units.values_list("pk", flat=True)],
-        )
-    )
+    records = visible_changes(actor, customer)
     if query.person_id:
         records = records.filter(actor_id=query.person_id)
     if query.bu_id:
@@ -519,7 +525,7 @@ def timeline_people(*, actor: Actor, customer: Customer) -> list[User]:
     """Who appears in the customer's timeline for this viewer: authors of visible
     follow-ups and people who changed the record."""
     authors = FollowUp.objects.visible_to(actor, "view").filter(customer=customer)
-    changers = ChangeRecord.objects.filter(subject=f"customers.customer:{customer.pk}")
+    changers = visible_changes(actor, customer)
     return list(
         User.objects.filter(
             Q(pk__in=authors.values("owner_id")) | Q(pk__in=changers.values("actor_id"))

@@ -915,13 +915,19 @@ def collaborator_set(
 
 
 @transaction.atomic
-def pool_rule_update(*, actor: Actor, bu_id: int, **values: Any) -> PoolRule:
+def administered_unit(actor: Actor, bu_id: int) -> BusinessUnit:
+    """A unit whose customer settings (pool rules) the actor administers, else 403/404."""
     unit = scoped_get(BusinessUnit, actor=actor, pk=bu_id, action="view")
     actor.require("customers", "admin")
     if not any(
         unit.path.startswith(g.bu_path) for g in actor.grants("customers", "admin")
     ) and not (actor.is_superuser or actor.is_system):
         raise PermissionDenied()
+    return unit
+
+
+def pool_rule_update(*, actor: Actor, bu_id: int, **values: Any) -> PoolRule:
+    unit = administered_unit(actor, bu_id)
     errors: dict[str, Any] = {}
     grades = values.get("grades")
     if grades is not None:

@@ -304,6 +304,7 @@ def customer_merge(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def customer_unmerge(request: HttpRequest, pk: int) -> HttpResponse:
+    request.actor.require("customers", "admin")
     record = get_object_or_404(MergeRecord, pk=pk)
     kept = merge.customer_unmerge(actor=request.actor, merge_id=pk)
     messages.success(request, _("The merge was undone."))
@@ -590,8 +591,8 @@ def pool(request: HttpRequest) -> HttpResponse:
 @login_required
 def pool_rule_edit(request: HttpRequest, bu_id: int) -> HttpResponse:
     actor = request.actor
-    actor.require("customers", "admin")
-    rule = services.pool_rule(bu_id)
+    unit = services.administered_unit(actor, bu_id)
+    rule = services.pool_rule(bu_id, unit=unit)
     form = PoolRuleForm(
         request.POST or None,
         instance=rule if rule.bu_id == bu_id else None,
@@ -610,7 +611,6 @@ def pool_rule_edit(request: HttpRequest, bu_id: int) -> HttpResponse:
         success_url=reverse("customers:pool"),
         message=_("Pool rules saved."),
     )
-    unit = BusinessUnit.objects.get(pk=bu_id)
     return done or form_page(
         request,
         form,

@@ -21,7 +21,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from groupcrm.audit.services import audit_create
+from groupcrm.audit.models import AccessRecord
+from groupcrm.audit.services import access_record, audit_create
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from groupcrm.core.events import publish
@@ -30,6 +31,7 @@ from groupcrm.customers import services as customers
 from groupcrm.customers.models import Customer, CustomerRelationship
 from groupcrm.customers.normalize import normalize_company_name, normalize_uscc
 from groupcrm.customers.reference import DIVISIONS, is_industry
+from groupcrm.customers.selectors import MASKS
 from groupcrm.integration import mapping as mappings
 from groupcrm.integration.models import ImportJob, ImportSource, RowIssue, SourceRecord
 from groupcrm.integration.reader import FileError, open_table
@@ -224,6 +226,19 @@ def _run_rows(
             progress(job)
 
 
+def kept_values(job: ImportJob, values: dict[str, str]) -> dict[str, str]:
+    """A row as it may be stored (rejected-row report, lineage): the columns that feed a
+    contact's personal fields are masked, like everywhere else outside a reveal."""
+    if job.entity != ImportJob.Entity.CONTACTS:
+        return values
+    masked = dict(values)
+    for target, mask in MASKS.items():
+        column = job.mapping.get(target, "")
+        if masked.get(column):
+            masked[column] = mask(masked[column])
+    return masked
+
+
 def _issue(job: ImportJob, number: int, values: dict[str, str], exc: DomainError) -> RowIssue:
     fields = getattr(exc, "fields", {})
     if fields:
@@ -234,7 +249,11 @@ def _issue(job: ImportJob, number: int, values: dict[str, str], exc: DomainError
         reason = str(exc.message)
     column = job.mapping.get("external_id", "")
     return RowIssue(
-        job=job, row=number, external_id=values.get(column, "")[:100], reason=reason, values=values
+        job=job,
+        row=number,
+        external_id=values.get(column, "")[:100],
+        reason=reason,
+        values=kept_values(job, values),
     )
 
 
@@ -459,7 +478,12 @@ def _contact_row(job: ImportJob, actor: Actor, values: dict[str, str]) -> str:
             source=job.source,
             entity=ImportJob.Entity.CONTACTS,
             external_id=external_id[:100],
-            defaults={"payload": values, "job": job, "customer": customer, "contact": contact},
+            defaults={
+                "payload": kept_values(job, values),
+                "job": job,
+                "customer": customer,
+                "contact": contact,
+            },
         )
     return outcome
 
@@ -491,6 +515,7 @@ def import_again(*, actor: Actor, job: ImportJob) -> ImportJob:
     """After a dry run: the same file and mapping for real. After an interruption: go on
     from the last committed batch."""
     actor.require("integration", "create")
+    ensure_in_scope(job, actor=actor, action="create")
     if job.dry_run:
         return import_start(
             actor=actor,
@@ -506,3 +531,16 @@ def import_again(*, actor: Actor, job: ImportJob) -> ImportJob:
     _enqueue(job.pk)
     job.refresh_from_db()
     return job
+
+
+@transaction.atomic
+def report_downloaded(*, actor: Actor, job: ImportJob) -> None:
+    """The rejected-row report leaves the system: an access record, like any export."""
+    access_record(
+        actor=actor,
+        kind=AccessRecord.Kind.EXPORT,
+        object_type="integration.importjob",
+        object_id=str(job.pk),
+        object_repr=job.filename,
+        detail="rejected rows report",
+    )

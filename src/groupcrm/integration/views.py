@@ -87,6 +87,7 @@ def job_report(request: HttpRequest, pk: int) -> HttpResponse:
     from openpyxl import Workbook
 
     job = selectors.import_job_get(actor=request.actor, pk=pk)
+    services.report_downloaded(actor=request.actor, job=job)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Rejected rows"))
     issues = list(selectors.row_issues(job=job))
