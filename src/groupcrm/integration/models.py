@@ -163,9 +163,10 @@ class SourceRecord(models.Model):
         return f"{self.source}:{self.external_id}"
 
 
-class DuplicatePair(models.Model):
-    """Two customers the batch dedup thinks are one, with its score and reasons, and
-    the reviewer's decision (a "not a duplicate" is remembered by later runs)."""
+class PairDecision(models.Model):
+    """What the batch dedup found about two records (score, reasons, cluster) and the
+    reviewer's decision; a "not a duplicate" is remembered by later runs, and decided
+    pairs are the labels that improve the model."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("To review")
@@ -173,12 +174,6 @@ class DuplicatePair(models.Model):
         DISTINCT = "distinct", _("Not a duplicate")
         DEFERRED = "deferred", _("Later")
 
-    left = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("record")
-    )
-    right = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("record")
-    )
     probability = models.FloatField(_("match probability"))
     reasons = models.JSONField(_("reasons"), default=list)
     cluster = models.CharField(_("cluster"), max_length=40, blank=True)
@@ -194,9 +189,26 @@ class DuplicatePair(models.Model):
     audit_fields: ClassVar[tuple[str, ...]] = ("left", "right", "probability", "status")
 
     class Meta:
+        abstract = True
+        ordering = ["-probability", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.left_id} ~ {self.right_id} ({self.probability:.2f})"  # type: ignore[attr-defined]
+
+
+class DuplicatePair(PairDecision):
+    """Two customers the batch dedup thinks are one."""
+
+    left = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("record")
+    )
+    right = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("record")
+    )
+
+    class Meta(PairDecision.Meta):
         verbose_name = _("duplicate pair")
         verbose_name_plural = _("duplicate pairs")
-        ordering = ["-probability", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["left", "right"], name="integration_pair_once"),
             models.CheckConstraint(
@@ -205,11 +217,149 @@ class DuplicatePair(models.Model):
         ]
         indexes = [models.Index(fields=["status", "probability"], name="integration_pair_queue")]
 
-    def __str__(self) -> str:
-        return f"{self.left_id} ~ {self.right_id} ({self.probability:.2f})"
-
     def audit_subject(self) -> models.Model:
         return self.left
+
+
+class ContactPair(PairDecision):
+    """Two contacts (people) the batch dedup thinks are one person."""
+
+    left = models.ForeignKey(
+        "customers.Contact", on_delete=models.CASCADE, related_name="+", verbose_name=_("contact")
+    )
+    right = models.ForeignKey(
+        "customers.Contact", on_delete=models.CASCADE, related_name="+", verbose_name=_("contact")
+    )
+
+    class Meta(PairDecision.Meta):
+        verbose_name = _("duplicate contact pair")
+        verbose_name_plural = _("duplicate contact pairs")
+        constraints = [
+            models.UniqueConstraint(fields=["left", "right"], name="integration_contact_pair_once"),
+            models.CheckConstraint(
+                condition=models.Q(left__lt=models.F("right")),
+                name="integration_contact_pair_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "probability"], name="integration_contact_queue")]
+
+    def audit_subject(self) -> models.Model:
+        return self.left.customer
+
+
+class SurvivorshipRule(models.Model):
+    """Which value a golden-record field keeps when sources disagree (design.md §6).
+    A field without a rule follows ``Strategy.RECENT``."""
+
+    class Strategy(models.TextChoices):
+        TRUSTED = "trusted", _("Most trusted source")
+        RECENT = "recent", _("Most recent value")
+        FILL = "fill", _("Keep the value; only fill it when empty")
+
+    field = models.CharField(_("field"), max_length=40, unique=True)
+    strategy = models.CharField(
+        _("rule"), max_length=10, choices=Strategy.choices, default=Strategy.RECENT
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    audit_fields: ClassVar[tuple[str, ...]] = ("field", "strategy")
+
+    class Meta:
+        verbose_name = _("survivorship rule")
+        verbose_name_plural = _("survivorship rules")
+        ordering = ["field"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.strategy}"
+
+
+class FieldSource(models.Model):
+    """Where the value a golden-record field holds now came from: an import source's
+    record, or (``source`` empty) a person in groupcrm."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="field_sources"
+    )
+    field = models.CharField(_("field"), max_length=40)
+    source = models.ForeignKey(
+        ImportSource,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("source"),
+    )
+    record = models.ForeignKey(
+        SourceRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trust = models.PositiveSmallIntegerField(_("trust"))
+    at = models.DateTimeField(_("since"))
+
+    class Meta:
+        verbose_name = _("field source")
+        verbose_name_plural = _("field sources")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "field"], name="integration_field_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}.{self.field}"
+
+
+class ExportJob(ScopedModel):
+    """A customer or contact list written to CSV/XLSX in the background, with the
+    viewer's scope and masking as they were when it was asked for."""
+
+    class Entity(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        CONTACTS = "contacts", _("Contacts")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    scope_module = "customers"
+
+    bu = models.ForeignKey(
+        "org.BusinessUnit",
+        verbose_name=_("business unit"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("asked for by"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    entity = models.CharField(_("what"), max_length=20, choices=Entity.choices)
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    done_rows = models.PositiveIntegerField(_("rows done"), default=0)
+    stored_as = models.CharField(max_length=300, blank=True, editable=False)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    audit_fields: ClassVar[tuple[str, ...]] = ("entity", "format", "filters", "bu")
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_entity_display()} {self.format} ({self.get_status_display()})"
 
 
 class QualitySnapshot(models.Model):
