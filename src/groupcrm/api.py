@@ -45,6 +45,7 @@ def _mount() -> None:
     from groupcrm.audit.api import router as audit_router
     from groupcrm.core.api import router as core_router
     from groupcrm.customers import api as customers
+    from groupcrm.integration import api as integration
     from groupcrm.org.api import auth_router
     from groupcrm.org.api import router as org_router
 
@@ -58,6 +59,9 @@ def _mount() -> None:
     api.add_router("/contacts", customers.contacts)
     api.add_router("/followups", customers.followups)
     api.add_router("/change-requests", customers.change_requests)
+    api.add_router("/imports", integration.imports.router)
+    api.add_router("/duplicates", integration.dedup.router)
+    api.add_router("/exports", integration.exports.router)
 
 
 _mount()
