@@ -109,8 +109,9 @@ def _choice(errors: dict[str, Any], name: str, value: str, choices: Any) -> str:
     return value
 
 
-def _clean_customer(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
-    """Validate and normalise golden-record fields present in ``data``."""
+def clean_customer(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise golden-record fields present in ``data`` (manual entry,
+    the API and imports alike); problems go into ``errors`` by field."""
     out: dict[str, Any] = {}
     if "legal_name" in data:
         name = " ".join((data["legal_name"] or "").split())
@@ -183,14 +184,15 @@ def _clean_customer(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, A
     return out
 
 
-def _derive(customer: Customer) -> None:
-    """Matching keys, 拼音, region and data quality from the record's own fields."""
+def derive_customer(customer: Customer, region: tuple[str, str, str] | None = None) -> None:
+    """Matching keys, 拼音, region and data quality from the record's own fields. A bulk
+    path passes the ``region`` it parsed for many addresses at once (``parse_regions``)."""
     customer.name_key = normalize_company_name(customer.legal_name)[:200]
     customer.base_key = base_company_name(customer.legal_name)[:200]
     full, initials = name_pinyin(customer.legal_name)
     customer.pinyin, customer.initials = full[:400], initials[:100]
     if customer.address:
-        province, city, district = parse_region(customer.address)
+        province, city, district = region or parse_region(customer.address)
         if province:
             customer.province, customer.city, customer.district = province, city, district
     issues = []
@@ -209,7 +211,7 @@ def _derive(customer: Customer) -> None:
     customer.quality_score = round(100 * (6 - len(issues)) / 6)
 
 
-def _set_tags(customer: Customer, names: list[str]) -> None:
+def set_tags(customer: Customer, names: list[str]) -> None:
     tags = []
     for name in names:
         tag, _created = Tag.objects.get_or_create(name=name)
@@ -337,7 +339,7 @@ def customer_create(
     owned by the actor. Duplicates are checked group-wide first."""
     actor.require("customers", "create")
     errors: dict[str, Any] = {}
-    data = _clean_customer({"legal_name": legal_name, **fields}, errors)
+    data = clean_customer({"legal_name": legal_name, **fields}, errors)
     parent = _parent(parent_id, errors)
     if errors:
         raise ValidationError(errors)
@@ -349,12 +351,12 @@ def customer_create(
     )
     tags = data.pop("tags", [])
     customer = Customer(**data, parent=parent, created_by=actor.user)
-    _derive(customer)
+    derive_customer(customer)
     _save_unique(customer)
     customer.path = (parent.path if parent else "") + customer.own_segment()
     customer.depth = parent.depth + 1 if parent else 0
     customer.save(update_fields=["path", "depth"])
-    _set_tags(customer, tags)
+    set_tags(customer, tags)
     audit_create(actor=actor, obj=customer)
     if similar_override_reason.strip():
         audit_action(
@@ -397,7 +399,7 @@ def customer_update(
     customer = _customer(actor, pk)
     ensure_reach(actor, customer, "customers", "change")
     errors: dict[str, Any] = {}
-    data = _clean_customer(fields, errors)
+    data = clean_customer(fields, errors)
     if errors:
         raise ValidationError(errors)
     guarded = {
@@ -409,11 +411,11 @@ def customer_update(
     before = snapshot(customer)
     for name, value in data.items():
         setattr(customer, name, value)
-    _derive(customer)
+    derive_customer(customer)
     customer.save()
     if tags is not None:
         old_tags = sorted(customer.tags.values_list("name", flat=True))
-        _set_tags(customer, tags)
+        set_tags(customer, tags)
         if old_tags != sorted(tags):
             audit_action(
                 actor=actor, obj=customer, verb="tags", changes={"tags": [old_tags, sorted(tags)]}
@@ -504,7 +506,7 @@ def change_request_approve(*, actor: Actor, pk: int, note: str = "") -> ChangeRe
     before = snapshot(customer)
     for name, value in values.items():
         setattr(customer, name, value)
-    _derive(customer)
+    derive_customer(customer)
     _save_unique(customer)
     request.status = ChangeRequest.Status.APPROVED
     _decide(actor, request, note)
