@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -62,23 +63,21 @@ def subject_of(obj: models.Model) -> str:
     return f"{target._meta.label_lower}:{target.pk}"
 
 
-def audit_record(
-    *,
-    actor: Actor,
-    obj: models.Model,
-    action: str,
-    changes: dict[str, Any],
-    verb: str = "",
-) -> ChangeRecord:
-    """Append one record to the chain. Must run inside the service's transaction so that
-    the record exists exactly when the change does."""
+def _chain_head() -> str:
+    """The hash the next record chains to, with appends serialised until commit."""
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit_record must be called inside a transaction")
+        raise RuntimeError("audit records must be written inside the service's transaction")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
     # On SQLite, transactions are IMMEDIATE: writers are already serialised.
     prev = ChangeRecord.objects.order_by("-id").values_list("hash", flat=True).first()
+    return prev or GENESIS
+
+
+def _record(
+    actor: Actor, obj: models.Model, action: str, changes: dict[str, Any], verb: str, prev: str
+) -> ChangeRecord:
     record = ChangeRecord(
         at=timezone.now(),
         actor_id=actor.user_id,
@@ -93,17 +92,53 @@ def audit_record(
         object_repr=str(obj)[:200],
         subject=subject_of(obj),
         changes=to_json(changes),
-        prev_hash=prev or GENESIS,
+        prev_hash=prev,
     )
     record.hash = record.compute_hash()
+    return record
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    obj: models.Model,
+    action: str,
+    changes: dict[str, Any],
+    verb: str = "",
+) -> ChangeRecord:
+    """Append one record to the chain. Must run inside the service's transaction so that
+    the record exists exactly when the change does."""
+    record = _record(actor, obj, action, changes, verb, _chain_head())
     record.save()
     return record
 
 
+def audit_many(
+    *, actor: Actor, entries: Iterable[tuple[models.Model, str, dict[str, Any]]], verb: str = ""
+) -> int:
+    """Append one record per (object, action, changes) in one chained INSERT: the bulk
+    paths (imports) keep a record per row, as the single-row services do."""
+    prev = _chain_head()
+    records = []
+    for obj, action, changes in entries:
+        record = _record(actor, obj, action, changes, verb, prev)
+        records.append(record)
+        prev = record.hash
+    ChangeRecord.objects.bulk_create(records, batch_size=2000)
+    return len(records)
+
+
+def created_changes(obj: models.Model) -> dict[str, list[Any]]:
+    return {k: [None, v] for k, v in snapshot(obj).items()}
+
+
 def audit_create(*, actor: Actor, obj: models.Model, verb: str = "") -> ChangeRecord:
-    changes = {k: [None, v] for k, v in snapshot(obj).items()}
     return audit_record(
-        actor=actor, obj=obj, action=ChangeRecord.Action.CREATE, changes=changes, verb=verb
+        actor=actor,
+        obj=obj,
+        action=ChangeRecord.Action.CREATE,
+        changes=created_changes(obj),
+        verb=verb,
     )
 
 
