@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
-from groupcrm.core.actor import Actor
+from groupcrm.audit.models import ChangeRecord
 from groupcrm.core.errors import ValidationError
 from groupcrm.core.testing.personas import Personas
 from groupcrm.customers.models import Contact, Customer, CustomerRelationship
-from groupcrm.integration import services
+from groupcrm.integration import bulk, services
 from groupcrm.integration.models import ImportJob, ImportSource, RowIssue, SourceRecord
 from groupcrm.integration.reader import FileError, detect_encoding, open_table
 
@@ -272,22 +272,24 @@ def test_a_job_killed_in_the_middle_resumes_after_its_last_batch(
     rows = [[f"id{i}", f"第{i}号测试科技有限公司", "", "", "", "", "", ""] for i in range(1, 8)]
     path = zoho_file(tmp_path, rows)
     monkeypatch.setattr(services, "BATCH", 3)
-    real = services._customer_row
+    real = bulk._lineage
     calls = {"n": 0}
 
-    def crash_on_the_fifth(job: ImportJob, actor: Actor, values: dict[str, str]) -> str:
+    def crash_in_the_second_batch(job: ImportJob, rows: list[bulk.Row]) -> None:
         calls["n"] += 1
-        if calls["n"] == 5:
-            raise KeyboardInterrupt  # the process dies in the middle of the second batch
-        return real(job, actor, values)
+        if calls["n"] == 2:
+            # The process dies after the second batch's customers were written.
+            raise KeyboardInterrupt
+        real(job, rows)
 
-    monkeypatch.setattr(services, "_customer_row", crash_on_the_fifth)
+    monkeypatch.setattr(bulk, "_lineage", crash_in_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
         start(personas, path)
     job = ImportJob.objects.get()
     assert job.status == "running" and job.done_rows == 3 and job.last_row == 4
     assert Customer.objects.filter(legal_name__contains="号测试科技").count() == 3
-    monkeypatch.setattr(services, "_customer_row", real)
+    assert not ChangeRecord.objects.filter(object_repr__contains="第4号").exists()
+    monkeypatch.setattr(bulk, "_lineage", real)
     job = services.import_run(job.pk)  # what "Resume" queues
     assert job.status == "done" and job.done_rows == 7 and job.created == 7
     assert Customer.objects.filter(legal_name__contains="号测试科技").count() == 7

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from groupcrm.audit.models import AccessRecord, ChangeRecord
 from groupcrm.core.actor import Actor
+from groupcrm.core.bulk import insert_rows
 
 GENESIS = "0" * 64
 # Arbitrary constant: the PostgreSQL advisory lock that serialises appends to the chain.
@@ -124,7 +125,7 @@ def audit_many(
         record = _record(actor, obj, action, changes, verb, prev)
         records.append(record)
         prev = record.hash
-    ChangeRecord.objects.bulk_create(records, batch_size=2000)
+    insert_rows(records)
     return len(records)
 
 

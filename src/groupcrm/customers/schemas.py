@@ -311,6 +311,11 @@ class TimelineEntryOut(Schema):
     detail: dict[str, Any]
 
 
+class FieldOriginOut(Schema):
+    source: str | None = Field(description="The system's name; null: entered in groupcrm.")
+    at: datetime
+
+
 class View360Out(Schema):
     customer: CustomerOut
     parent: CustomerRef | None
@@ -322,6 +327,8 @@ class View360Out(Schema):
     figures: dict[str, Any]
     pending_change: ChangeRequestOut | None
     actions: list[str]
+    # Field name → where its value came from, for the fields whose origin is recorded.
+    field_sources: dict[str, FieldOriginOut]
 
 
 class HierarchyNode(Schema):

@@ -65,6 +65,17 @@ def reindex(customer_ids: Iterable[int]) -> None:
                 )
 
 
+def index_new(customers: list[Customer]) -> None:
+    """Search entries of customers just inserted in bulk with their ``search_text`` set
+    (``document``): PostgreSQL indexes the column itself, SQLite needs its FTS rows."""
+    if connection.vendor == "sqlite" and customers:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO customers_search (rowid, body) VALUES (%s, %s)",
+                [(c.pk, c.search_text) for c in customers],
+            )
+
+
 def unindex(customer_ids: Iterable[int]) -> None:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:

@@ -11,8 +11,12 @@ class IntegrationConfig(AppConfig):
         from groupcrm.core.permissions import register_module
 
         register_module("integration", _("Data integration"), ("view", "create", "admin"))
-        from groupcrm.customers.merge import register_merge_link
+        from groupcrm.customers.merge import register_merge_hook, register_merge_link
 
         # A merged customer's lineage follows it to the survivor (and back on unmerge).
         register_merge_link("integration.SourceRecord", "customer")
-        from groupcrm.integration import lineage  # noqa: F401  (adds to the 360 timeline)
+        # lineage adds to the 360 view; survivorship subscribes to customer edits.
+        from groupcrm.integration import lineage, survivorship  # noqa: F401
+
+        # So does the provenance of the values a merge fills in.
+        register_merge_hook(survivorship.merged, survivorship.unmerged)

@@ -1,5 +1,6 @@
-"""Lineage on the customer's 360 timeline: which source fed the record, when, from which
-import (design.md §6, SourceRecord)."""
+"""Lineage on the customer's 360 view: on the timeline, which source fed the record, when,
+from which import (design.md §6, SourceRecord); next to each profile field, where its
+value came from (FieldSource)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from django.utils.translation import gettext as _
 
 from groupcrm.core.actor import Actor
 from groupcrm.customers.models import Customer
-from groupcrm.customers.selectors import TimelineEntry, TimelineQuery, register_timeline
-from groupcrm.integration.models import SourceRecord
+from groupcrm.customers.selectors import (
+    FieldOrigin,
+    TimelineEntry,
+    TimelineQuery,
+    register_field_origins,
+    register_timeline,
+)
+from groupcrm.integration.models import FieldSource, SourceRecord
 
 
 @register_timeline
@@ -41,3 +48,12 @@ def source_records(actor: Actor, customer: Customer, query: TimelineQuery) -> li
             )
         )
     return entries
+
+
+@register_field_origins
+def field_sources(customer: Customer) -> dict[str, FieldOrigin]:
+    """Where each profile field's value came from, in one query."""
+    return {
+        row.field: FieldOrigin(source=row.source.name if row.source else None, at=row.at)
+        for row in FieldSource.objects.filter(customer=customer).select_related("source")
+    }

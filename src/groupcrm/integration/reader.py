@@ -63,6 +63,8 @@ def _check_headers(headers: list[str]) -> list[str]:
 
 
 def open_table(path: Path) -> Table:
+    if not path.is_file():
+        raise FileError(_("The uploaded file is no longer kept: upload it again."))
     if path.stat().st_size > MAX_BYTES:
         raise FileError(_("The file is larger than 2 GB: split it into smaller files."))
     if path.stat().st_size == 0:

@@ -6,11 +6,9 @@ twice. Re-importing a file updates instead of duplicating: rows are matched by
 
 from __future__ import annotations
 
-import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -28,27 +26,17 @@ from groupcrm.core.errors import Conflict, DomainError, NotFound, PermissionDeni
 from groupcrm.core.events import publish
 from groupcrm.core.scoping import ensure_in_scope
 from groupcrm.customers import services as customers
-from groupcrm.customers.models import Customer, CustomerRelationship
+from groupcrm.customers.models import Customer
 from groupcrm.customers.normalize import normalize_company_name, normalize_uscc
-from groupcrm.customers.reference import DIVISIONS, is_industry
 from groupcrm.customers.selectors import MASKS
+from groupcrm.integration import bulk, survivorship
 from groupcrm.integration import mapping as mappings
 from groupcrm.integration.models import ImportJob, ImportSource, RowIssue, SourceRecord
 from groupcrm.integration.reader import FileError, open_table
-from groupcrm.org.models import BusinessUnit, Membership, User
+from groupcrm.org.models import BusinessUnit
 
-BATCH = 200
+BATCH = 1000
 PROGRESS_FIELDS = ("total_rows", "done_rows", "created", "updated", "matched", "rejected")
-GRADES = {
-    "战略": "strategic",
-    "strategic": "strategic",
-    "重点": "key",
-    "key": "key",
-    "成长": "growth",
-    "growth": "growth",
-    "基础": "basic",
-    "basic": "basic",
-}
 
 
 def import_dir() -> Path:
@@ -201,19 +189,12 @@ def _run_rows(
     dry_issues: list[RowIssue] | None,
     progress: Any,
 ) -> None:
-    handle = _customer_row if job.entity == ImportJob.Entity.CUSTOMERS else _contact_row
     for batch in _batches(rows, 0 if job.dry_run else job.last_row):
         with transaction.atomic():
-            issues = []
-            for number, values in batch:
-                try:
-                    with transaction.atomic():
-                        outcome = handle(job, actor, values)
-                except DomainError as exc:
-                    job.rejected += 1
-                    issues.append(_issue(job, number, values, exc))
-                else:
-                    setattr(job, outcome, getattr(job, outcome) + 1)
+            if job.entity == ImportJob.Entity.CUSTOMERS:
+                issues = _customer_batch(job, actor, batch)
+            else:
+                issues = _contact_batch(job, actor, batch)
             job.done_rows += len(batch)
             job.total_rows = max(job.total_rows, job.done_rows)
             job.last_row = batch[-1][0]
@@ -224,6 +205,45 @@ def _run_rows(
                 dry_issues.extend(issues)
         if progress:
             progress(job)
+
+
+def _customer_batch(
+    job: ImportJob, actor: Actor, batch: list[tuple[int, dict[str, str]]]
+) -> list[RowIssue]:
+    result = bulk.customer_batch(job, actor, batch, survive=survivorship.Survival(job.source))
+    for outcome, count in result.outcomes.items():
+        setattr(job, outcome, getattr(job, outcome) + count)
+    job.rejected += len(result.rejected)
+    issues = [_issue(job, number, values, exc) for number, values, exc in result.rejected]
+    issues += [
+        RowIssue(
+            job=job,
+            row=number,
+            external_id=values.get(job.mapping.get("external_id", ""), "")[:100],
+            reason=reason,
+            values=values,
+            imported=True,
+        )
+        for number, values, reason in result.warnings
+    ]
+    return issues
+
+
+def _contact_batch(
+    job: ImportJob, actor: Actor, batch: list[tuple[int, dict[str, str]]]
+) -> list[RowIssue]:
+    """Contacts row by row through the contact services, each row in its savepoint."""
+    issues = []
+    for number, values in batch:
+        try:
+            with transaction.atomic():
+                outcome = _contact_row(job, actor, values)
+        except DomainError as exc:
+            job.rejected += 1
+            issues.append(_issue(job, number, values, exc))
+        else:
+            setattr(job, outcome, getattr(job, outcome) + 1)
+    return issues
 
 
 def kept_values(job: ImportJob, values: dict[str, str]) -> dict[str, str]:
@@ -258,127 +278,6 @@ def _issue(job: ImportJob, number: int, values: dict[str, str], exc: DomainError
 
 
 # --- one row ------------------------------------------------------------------------------
-
-
-def _mapped(job: ImportJob, values: dict[str, str]) -> dict[str, str]:
-    return {
-        target: values.get(column, "").strip() for target, column in job.mapping.items() if column
-    }
-
-
-def _number(value: str, field: str, integer: bool = False) -> Any:
-    if not value:
-        return None
-    cleaned = re.sub(r"[,，\s]", "", value)
-    try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValidationError({field: _("Enter a number.")}) from None
-    return int(number) if integer else number
-
-
-def _industry(value: str) -> str:
-    """A division code, or the division whose Chinese or English name matches."""
-    if not value:
-        return ""
-    code = value.split()[0]
-    if is_industry(code):
-        return code
-    lowered = value.lower()
-    for code, (_section, zh, en) in DIVISIONS.items():
-        if value == zh or lowered == en.lower() or (len(value) >= 2 and value in zh):
-            return code
-    return ""
-
-
-def _owner(job: ImportJob, value: str) -> int | None:
-    """The account manager named in the file, if they belong to the job's unit (or below);
-    otherwise the customer goes to the unit's public pool."""
-    if not value:
-        return None
-    user = User.objects.filter(
-        Q(username__iexact=value) | Q(email__iexact=value) | Q(display_name=value), is_active=True
-    ).first()
-    if (
-        user
-        and Membership.objects.filter(
-            user=user, is_active=True, bu__path__startswith=job.bu.path
-        ).exists()
-    ):
-        return user.pk
-    return None
-
-
-def _customer_row(job: ImportJob, actor: Actor, values: dict[str, str]) -> str:
-    data = _mapped(job, values)
-    external_id = data.pop("external_id", "")
-    data.pop("parent_external_id", None)
-    data.pop("parent_name", None)
-    owner_id = _owner(job, data.pop("owner", ""))
-    fields: dict[str, Any] = {k: v for k, v in data.items() if v}
-    if "employees" in fields:
-        fields["employees"] = _number(fields["employees"], "employees", integer=True)
-    if "annual_revenue" in fields:
-        fields["annual_revenue"] = _number(fields["annual_revenue"], "annual_revenue")
-    if "industry" in fields:
-        fields["industry"] = _industry(fields["industry"])
-    if "group_grade" in fields:
-        fields["group_grade"] = GRADES.get(fields["group_grade"].lower(), "")
-    if "tags" in fields:
-        fields["tags"] = [t for t in re.split(r"[,，;；、]", fields["tags"]) if t.strip()]
-    if not fields.get("legal_name"):
-        raise ValidationError({"legal_name": _("This field is required.")})
-    record = (
-        SourceRecord.objects.filter(
-            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id=external_id
-        )
-        .select_related("customer")
-        .first()
-        if external_id
-        else None
-    )
-    customer = record.customer if record else None
-    outcome = "updated"
-    if customer is None and fields.get("uscc"):
-        try:
-            code = normalize_uscc(fields["uscc"])
-        except ValueError as exc:
-            raise ValidationError({"uscc": str(exc)}) from None
-        customer = Customer.objects.filter(uscc=code).first()
-        outcome = "matched"
-    if customer is None:
-        customer = customers.customer_create(
-            actor=actor,
-            start_relationship=False,
-            similar_override_reason=_("Imported from %(source)s") % {"source": job.source.name},
-            source=Customer.Source.IMPORT,
-            **fields,
-        )
-        outcome = "created"
-    else:
-        # Identity fields (legal name, credit code, group grade) change only through the
-        # four-eyes approval; an import fills and refreshes the rest.
-        changes = {
-            k: v
-            for k, v in fields.items()
-            if k not in ("legal_name", "uscc", "group_grade") and v != getattr(customer, k, None)
-        }
-        if changes:
-            customers.customer_update(actor=actor, pk=customer.pk, **changes)
-        elif outcome == "updated":
-            outcome = "matched"
-    if not CustomerRelationship.objects.filter(customer=customer, bu=job.bu).exists():
-        customers.relationship_start(
-            actor=actor, customer_id=customer.pk, bu_id=job.bu_id, owner_id=owner_id
-        )
-    if external_id:
-        SourceRecord.objects.update_or_create(
-            source=job.source,
-            entity=ImportJob.Entity.CUSTOMERS,
-            external_id=external_id[:100],
-            defaults={"payload": values, "job": job, "customer": customer},
-        )
-    return outcome
 
 
 def _link_parents(job: ImportJob, actor: Actor) -> None:
@@ -449,7 +348,7 @@ def _find_customer(job: ImportJob, external_id: str, name: str) -> Customer | No
 
 
 def _contact_row(job: ImportJob, actor: Actor, values: dict[str, str]) -> str:
-    data = _mapped(job, values)
+    data = bulk.mapped(job, values)
     external_id = data.pop("external_id", "")
     customer = _contact_customer(
         job,
@@ -517,6 +416,10 @@ def import_again(*, actor: Actor, job: ImportJob) -> ImportJob:
     actor.require("integration", "create")
     ensure_in_scope(job, actor=actor, action="create")
     if job.dry_run:
+        if job.status != ImportJob.Status.DONE:
+            raise Conflict(
+                _("Wait for the dry run to finish, then import for real."), code="dry_run_running"
+            )
         return import_start(
             actor=actor,
             source_id=job.source_id,

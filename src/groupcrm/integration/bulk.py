@@ -1,0 +1,463 @@
+"""Customers imported a batch at a time (design.md §4.6: bulk paths are not side doors).
+
+Each row is validated and normalised by the customer master's own functions, the ones
+manual entry uses (``clean_customer``, ``derive_customer``), then the batch is written
+with one statement per table: golden records, relationships, lineage, and one change
+record per row in the audit chain. Per row, a service call costs tens of statements and
+about 40 ms; per batch, the whole import runs at thousands of rows a second.
+
+What differs from entering the same rows by hand, and why:
+- Similar names are not checked at entry (an import always overrode that check with
+  "imported from …"); the batch dedup finds near-duplicates and queues them for review.
+- New records are announced by one ``customers.imported`` event per batch, not one
+  ``customers.created`` each: nothing follows a record that did not exist, and a million
+  events would keep the worker busy for nothing. Updates still publish
+  ``customers.updated`` per record, because followers are told of changes.
+- An owner who would exceed the unit's pool rule gets no more customers: the rest go to
+  the unit's public pool, with a warning on the row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from groupcrm.audit.models import ChangeRecord
+from groupcrm.audit.services import audit_many, created_changes, diff, snapshot
+from groupcrm.core.actor import Actor
+from groupcrm.core.bulk import insert_rows, reserve_ids
+from groupcrm.core.errors import DomainError, PermissionDenied, ValidationError
+from groupcrm.core.events import publish
+from groupcrm.customers import search
+from groupcrm.customers.models import ChangeRequest, Customer, CustomerRelationship
+from groupcrm.customers.normalize import parse_regions
+from groupcrm.customers.reference import DIVISIONS, is_industry
+from groupcrm.customers.services import clean_customer, derive_customer, pool_rule, set_tags
+from groupcrm.integration.models import ImportJob, SourceRecord
+from groupcrm.integration.survivorship import Survival
+from groupcrm.org.models import Membership, User
+
+GRADES = {
+    "战略": "strategic",
+    "strategic": "strategic",
+    "重点": "key",
+    "key": "key",
+    "成长": "growth",
+    "growth": "growth",
+    "基础": "basic",
+    "basic": "basic",
+}
+# Values a person confirms (four-eyes) never change through an import.
+GUARDED = frozenset(ChangeRequest.APPROVAL_FIELDS)
+# Written by ``derive_customer``: saved whenever a row changes the record.
+DERIVED = (
+    "name_key",
+    "base_key",
+    "pinyin",
+    "initials",
+    "province",
+    "city",
+    "district",
+    "quality_issues",
+    "quality_score",
+)
+
+
+@dataclass
+class Row:
+    """One file row on its way into the master."""
+
+    number: int
+    values: dict[str, str]
+    external_id: str
+    owner: str
+    fields: dict[str, Any]
+    tags: list[str] | None = None
+    region: tuple[str, str, str] | None = None
+    customer: Customer | None = None
+    # An earlier row of the same batch with the same id or credit code: this row
+    # updates the record that one creates.
+    same_as: Row | None = None
+    outcome: str = ""
+
+
+@dataclass
+class BatchResult:
+    outcomes: Counter[str] = field(default_factory=Counter)
+    # (row number, row values, why): rejected rows, and warnings on imported ones.
+    rejected: list[tuple[int, dict[str, str], DomainError]] = field(default_factory=list)
+    warnings: list[tuple[int, dict[str, str], str]] = field(default_factory=list)
+
+
+def mapped(job: ImportJob, values: dict[str, str]) -> dict[str, str]:
+    """The row's values by target field, through the job's column mapping."""
+    return {
+        target: values.get(column, "").strip() for target, column in job.mapping.items() if column
+    }
+
+
+def _number(value: str, name: str, integer: bool = False) -> Any:
+    cleaned = re.sub(r"[,，\s]", "", value)
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValidationError({name: _("Enter a number.")}) from None
+    if integer and number != number.to_integral_value():
+        raise ValidationError({name: _("Enter a whole number.")})
+    return int(number) if integer else number
+
+
+def _industry(value: str) -> str:
+    """A division code, or the division whose Chinese or English name matches."""
+    code = value.split()[0]
+    if is_industry(code):
+        return code
+    lowered = value.lower()
+    for code, (_section, zh, en) in DIVISIONS.items():
+        if value == zh or lowered == en.lower() or (len(value) >= 2 and value in zh):
+            return code
+    return ""
+
+
+def parse_row(job: ImportJob, number: int, values: dict[str, str]) -> Row:
+    """Map, convert and validate one row exactly as manual entry would (ValidationError
+    naming the field otherwise)."""
+    data = mapped(job, values)
+    external_id = data.pop("external_id", "")[:100]
+    data.pop("parent_external_id", None)
+    data.pop("parent_name", None)
+    owner = data.pop("owner", "")
+    raw = {k: v for k, v in data.items() if v}
+    if "employees" in raw:
+        raw["employees"] = _number(raw["employees"], "employees", integer=True)
+    if "annual_revenue" in raw:
+        raw["annual_revenue"] = _number(raw["annual_revenue"], "annual_revenue")
+    if "industry" in raw:
+        raw["industry"] = _industry(raw["industry"])
+    if "group_grade" in raw:
+        raw["group_grade"] = GRADES.get(raw["group_grade"].lower(), "")
+    tags = None
+    if "tags" in raw:
+        tags = [t for t in re.split(r"[,，;；、]", raw["tags"]) if t.strip()]
+        raw["tags"] = tags
+    if not raw.get("legal_name"):
+        raise ValidationError({"legal_name": _("This field is required.")})
+    errors: dict[str, Any] = {}
+    fields = clean_customer(raw, errors)
+    if errors:
+        raise ValidationError(errors)
+    if tags is not None:
+        tags = fields.pop("tags")
+    return Row(number, values, external_id, owner, {k: v for k, v in fields.items() if v}, tags)
+
+
+class _Owners:
+    """Account managers named in a file, resolved once per name: a user who is a member
+    of the job's unit (or below), else nobody (the customer goes to the pool)."""
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job = job
+        self.known: dict[str, int | None] = {}
+
+    def __call__(self, value: str) -> int | None:
+        if value not in self.known:
+            self.known[value] = self._find(value)
+        return self.known[value]
+
+    def _find(self, value: str) -> int | None:
+        if not value:
+            return None
+        user = User.objects.filter(
+            Q(username__iexact=value) | Q(email__iexact=value) | Q(display_name=value),
+            is_active=True,
+        ).first()
+        member = (
+            user is not None
+            and Membership.objects.filter(
+                user=user, is_active=True, bu__path__startswith=self.job.bu.path
+            ).exists()
+        )
+        return user.pk if user and member else None
+
+
+def customer_batch(
+    job: ImportJob,
+    actor: Actor,
+    batch: list[tuple[int, dict[str, str]]],
+    *,
+    survive: Survival,
+) -> BatchResult:
+    """Import one batch of customer rows inside the caller's transaction. ``survive``
+    picks, for an existing record, which incoming values it takes, and remembers where
+    every value came from."""
+    actor.require("customers", "create")
+    result = BatchResult()
+    rows = []
+    for number, values in batch:
+        try:
+            rows.append(parse_row(job, number, values))
+        except ValidationError as exc:
+            result.rejected.append((number, values, exc))
+    addresses = [row for row in rows if row.fields.get("address")]
+    for row, region in zip(
+        addresses, parse_regions([r.fields["address"] for r in addresses]), strict=True
+    ):
+        row.region = region
+    new, existing = _match(job, rows, result)
+    created = _create(actor, job, new)
+    for row, customer in zip(new, created, strict=True):
+        survive.created(customer.pk, {**row.fields, "tags": row.tags or []})
+    for row in existing:
+        if row.same_as is not None:
+            row.customer = row.same_as.customer
+    survive.preload(row.customer.pk for row in existing if row.customer)
+    updated = _update(actor, existing, survive)
+    relationships = _relationships(actor, job, [*new, *existing], result)
+    survive.remember(_lineage(job, [*new, *existing]))
+    if created or relationships:
+        publish(
+            actor=actor,
+            name="customers.imported",
+            payload={
+                "job_id": job.pk,
+                "customer_ids": [c.pk for c in created],
+                "relationship_ids": [r.pk for r in relationships],
+            },
+        )
+    for customer, fields in updated:
+        publish(
+            actor=actor,
+            name="customers.updated",
+            payload={"customer_id": customer.pk, "fields": fields},
+        )
+    result.outcomes.update(row.outcome for row in [*new, *existing])
+    return result
+
+
+def _match(job: ImportJob, rows: list[Row], result: BatchResult) -> tuple[list[Row], list[Row]]:
+    """Find each row's golden record: by (source, external id), then by credit code, then
+    among the batch's own earlier rows. Returns (rows to create, rows that update)."""
+    by_source = dict(
+        SourceRecord.objects.filter(
+            source=job.source,
+            entity=ImportJob.Entity.CUSTOMERS,
+            external_id__in=[r.external_id for r in rows if r.external_id],
+            customer__isnull=False,
+        ).values_list("external_id", "customer_id")
+    )
+    by_uscc = dict(
+        Customer.objects.filter(
+            uscc__in=[r.fields["uscc"] for r in rows if r.fields.get("uscc")]
+        ).values_list("uscc", "pk")
+    )
+    found = Customer.objects.in_bulk([*by_source.values(), *by_uscc.values()])
+    new: list[Row] = []
+    existing: list[Row] = []
+    first_of: dict[tuple[str, str], Row] = {}  # earlier rows of this batch by key
+    for row in rows:
+        keys = [("id", row.external_id)] if row.external_id else []
+        if row.fields.get("uscc"):
+            keys.append(("uscc", row.fields["uscc"]))
+        pk = by_source.get(row.external_id) or by_uscc.get(row.fields.get("uscc"))
+        earlier = next((first_of[k] for k in keys if k in first_of), None)
+        if pk is not None:
+            row.customer = found[pk]
+            if row.customer.status != Customer.Status.ACTIVE:
+                result.rejected.append(
+                    (
+                        row.number,
+                        row.values,
+                        ValidationError({"": _("Only active customers can be worked with.")}),
+                    )
+                )
+                continue
+            existing.append(row)
+        elif earlier is not None:
+            row.same_as = earlier
+            existing.append(row)
+        else:
+            new.append(row)
+        for key in keys:
+            first_of.setdefault(key, row)
+    return new, existing
+
+
+def _create(actor: Actor, job: ImportJob, rows: list[Row]) -> list[Customer]:
+    customers = []
+    for row, pk in zip(rows, reserve_ids(Customer, len(rows)), strict=True):
+        customer = Customer(
+            pk=pk, **row.fields, source=Customer.Source.IMPORT, created_by=actor.user
+        )
+        derive_customer(customer, row.region)
+        customer.path, customer.depth = customer.own_segment(), 0
+        customer.search_text = search.document(customer, [])
+        row.customer, row.outcome = customer, "created"
+        customers.append(customer)
+    insert_rows(customers)
+    for row in rows:
+        if row.tags:
+            set_tags(row.customer, row.tags)  # type: ignore[arg-type]
+    search.index_new(customers)
+    audit_many(
+        actor=actor,
+        entries=((c, ChangeRecord.Action.CREATE, created_changes(c)) for c in customers),
+        verb="import",
+    )
+    return customers
+
+
+def _update(
+    actor: Actor,
+    rows: list[Row],
+    survive: Survival,
+) -> list[tuple[Customer, list[str]]]:
+    """Apply the winning values of each row to its record; rows of the same record in
+    one batch apply in file order. Returns (record, changed fields) per changed record."""
+    before: dict[int, dict[str, Any]] = {}
+    changed: dict[int, Customer] = {}
+    names: set[str] = set()
+    for row in rows:
+        customer = row.customer
+        assert customer is not None
+        changes = survive(customer, {k: v for k, v in row.fields.items() if k not in GUARDED})
+        tags_changed = row.tags is not None and sorted(row.tags) != sorted(
+            customer.tags.values_list("name", flat=True)
+        )
+        row.outcome = "updated" if changes or tags_changed else "matched"
+        if tags_changed:
+            set_tags(customer, row.tags)  # type: ignore[arg-type]
+        if not changes:
+            continue
+        before.setdefault(customer.pk, snapshot(customer))
+        for name, value in changes.items():
+            setattr(customer, name, value)
+        derive_customer(customer, row.region if "address" in changes else None)
+        changed[customer.pk] = customer
+        names |= changes.keys()
+    if not changed:
+        return []
+    now = timezone.now()
+    for customer in changed.values():
+        customer.updated_at = now
+    Customer.objects.bulk_update(
+        list(changed.values()), [*sorted(names), *DERIVED, "updated_at"], batch_size=1000
+    )
+    search.reindex(changed.keys())
+    diffs = {pk: diff(before[pk], snapshot(c)) for pk, c in changed.items()}
+    audit_many(
+        actor=actor,
+        entries=((c, ChangeRecord.Action.UPDATE, diffs[c.pk]) for c in changed.values()),
+        verb="import",
+    )
+    return [(c, sorted(diffs[c.pk])) for c in changed.values() if diffs[c.pk]]
+
+
+def _relationships(
+    actor: Actor, job: ImportJob, rows: list[Row], result: BatchResult
+) -> list[CustomerRelationship]:
+    """The job's unit starts a relationship with every customer of the batch it does not
+    work with yet: owned by the named account manager while the pool rule allows, else
+    in the unit's public pool."""
+    ids = {row.customer.pk for row in rows if row.customer}
+    have = set(
+        CustomerRelationship.objects.filter(bu=job.bu, customer_id__in=ids).values_list(
+            "customer_id", flat=True
+        )
+    )
+    owners = _Owners(job)
+    wanted = {row.customer.pk: owners(row.owner) for row in rows if row.customer}  # last wins
+    owner_ids = {o for o in wanted.values() if o}
+    owned = dict(
+        CustomerRelationship.objects.filter(bu=job.bu, owner_id__in=owner_ids)
+        .values_list("owner_id")
+        .annotate(n=Count("pk"))
+    )
+    limit = pool_rule(job.bu_id, unit=job.bu).max_owned
+    now = timezone.now()
+    new = []
+    for row in rows:
+        customer = row.customer
+        if customer is None or customer.pk in have:
+            continue
+        have.add(customer.pk)
+        owner_id = wanted[customer.pk]
+        if owner_id and owned.get(owner_id, 0) >= limit:
+            result.warnings.append(
+                (
+                    row.number,
+                    row.values,
+                    _(
+                        "Imported into the public pool: %(name)s already owns %(n)d customers "
+                        "in %(unit)s, the most the unit allows."
+                    )
+                    % {"name": row.owner, "n": owned[owner_id], "unit": job.bu.name},
+                )
+            )
+            owner_id = None
+        if owner_id:
+            owned[owner_id] = owned.get(owner_id, 0) + 1
+        new.append(
+            CustomerRelationship(
+                customer=customer,
+                bu=job.bu,
+                owner_id=owner_id,
+                claimed_at=now if owner_id else None,
+            )
+        )
+    for relationship, pk in zip(new, reserve_ids(CustomerRelationship, len(new)), strict=True):
+        relationship.pk = pk
+    insert_rows(new)
+    if not new:
+        return new
+    allowed = CustomerRelationship.objects.visible_to(actor, "create").filter(
+        pk__in=[r.pk for r in new]
+    )
+    if allowed.count() != len(new):
+        raise PermissionDenied()  # the batch rolls back: nothing escapes the actor's scope
+    audit_many(
+        actor=actor,
+        entries=((r, ChangeRecord.Action.CREATE, created_changes(r)) for r in new),
+        verb="import",
+    )
+    return new
+
+
+def _lineage(job: ImportJob, rows: list[Row]) -> dict[int, int]:
+    """Keep each row as the source record of its golden record (the last row of an id
+    wins), updated in place when the same id comes again. Returns customer id → record."""
+    records = {
+        row.external_id: SourceRecord(
+            source=job.source,
+            entity=ImportJob.Entity.CUSTOMERS,
+            external_id=row.external_id,
+            payload=row.values,
+            job=job,
+            customer=row.customer,
+        )
+        for row in rows
+        if row.external_id
+    }
+    known = dict(
+        SourceRecord.objects.filter(
+            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id__in=list(records)
+        ).values_list("external_id", "pk")
+    )
+    fresh = [r for r in records.values() if r.external_id not in known]
+    for record, pk in zip(fresh, reserve_ids(SourceRecord, len(fresh)), strict=True):
+        record.pk = pk
+    insert_rows(fresh)
+    again = [r for r in records.values() if r.external_id in known]
+    now = timezone.now()
+    for record in again:
+        record.pk, record.received_at = known[record.external_id], now
+    SourceRecord.objects.bulk_update(
+        again, ["payload", "job", "customer", "received_at"], batch_size=1000
+    )
+    return {r.customer_id: r.pk for r in records.values() if r.customer_id}
