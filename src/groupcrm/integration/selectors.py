@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from groupcrm.core.actor import Actor
+from groupcrm.core.errors import ValidationError
 from groupcrm.core.scoping import scoped_get
+from groupcrm.integration import mapping as mappings
 from groupcrm.integration.models import ImportJob, ImportSource, RowIssue
+from groupcrm.integration.reader import FileError, open_table
+from groupcrm.org.models import BusinessUnit
+from groupcrm.org.selectors import units_for
 
 
-def import_job_list(*, actor: Actor) -> QuerySet[ImportJob]:
-    return ImportJob.objects.visible_to(actor, "view").select_related("source", "bu", "owner")
+def import_job_list(
+    *, actor: Actor, status: str = "", source_id: int | None = None, entity: str = ""
+) -> QuerySet[ImportJob]:
+    """The jobs the actor may see, newest first, narrowed by the filters given."""
+    actor.require("integration", "view")
+    jobs = ImportJob.objects.visible_to(actor, "view").select_related("source", "bu", "owner")
+    if status:
+        jobs = jobs.filter(status=status)
+    if source_id is not None:
+        jobs = jobs.filter(source_id=source_id)
+    if entity:
+        jobs = jobs.filter(entity=entity)
+    return jobs
 
 
 def import_job_get(*, actor: Actor, pk: int) -> ImportJob:
@@ -25,3 +49,88 @@ def row_issues(*, job: ImportJob) -> QuerySet[RowIssue]:
 def source_list(*, actor: Actor) -> QuerySet[ImportSource]:
     actor.require("integration", "view")
     return ImportSource.objects.all()
+
+
+def import_unit_get(*, actor: Actor, pk: int) -> BusinessUnit:
+    """The unit an import goes into, among the upload form's choices (active units where
+    the actor may import); any other id is a field error, as a scoped choice is."""
+    actor.require("integration", "create")
+    unit = units_for(actor=actor, module="integration", action="create").filter(pk=pk).first()
+    if unit is None:
+        raise ValidationError({"bu_id": _("Choose a unit you may import into.")})
+    return unit
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """How far a job is: ``rate`` (rows per second) and ``eta_seconds`` only while it runs
+    and has committed rows to measure by."""
+
+    percent: int
+    rate: float | None
+    eta_seconds: int | None
+
+
+def import_progress(job: ImportJob, *, now: dt.datetime | None = None) -> ImportProgress:
+    percent = min(100, 100 * job.done_rows // job.total_rows) if job.total_rows else 0
+    if job.status != ImportJob.Status.RUNNING or not job.started_at or not job.done_rows:
+        return ImportProgress(percent, None, None)
+    elapsed = ((now or timezone.now()) - job.started_at).total_seconds()
+    if elapsed <= 0:
+        return ImportProgress(percent, None, None)
+    rate = job.done_rows / elapsed
+    left = max(job.total_rows - job.done_rows, 0)
+    return ImportProgress(percent, round(rate, 1), round(left / rate))
+
+
+def mapping_suggestion(*, actor: Actor, source_id: int, entity: str, path: Path) -> dict[str, Any]:
+    """What an import of this file would map without a mapping of its own (the source's
+    saved mapping for the entity, else one suggested from the headers), and what is wrong
+    with it: lets an integrator prepare a mapping before importing."""
+    actor.require("integration", "create")
+    if entity not in ImportJob.Entity.values:
+        raise ValidationError({"entity": _("Choose one of the offered values.")})
+    source = ImportSource.objects.filter(pk=source_id).first()
+    if source is None:
+        raise ValidationError({"source_id": _("Choose an import source.")})
+    try:
+        table = open_table(path)
+        first = next(table.rows, None)
+    except FileError as exc:
+        raise ValidationError({"file": str(exc)}) from None
+    # Only the headers and one row are needed; closing the started reader releases the file.
+    table.rows.close()
+    if first is None:
+        raise ValidationError({"file": _("The file has column names but no rows.")})
+    saved = source.mappings.get(entity)
+    chosen = saved or mappings.suggest(table.headers, entity, source.kind)
+    return {
+        "headers": table.headers,
+        "encoding": table.encoding,
+        "mapping": chosen,
+        "saved": bool(saved),
+        "problems": mappings.check(chosen, table.headers, entity),
+        "targets": [
+            {"field": field, "label": str(label), "required": required}
+            for field, (label, required) in mappings.TARGETS[entity].items()
+        ],
+    }
+
+
+def import_report_xlsx(*, job: ImportJob) -> bytes:
+    """The refused rows (and warnings) with their values and an error column, as XLSX."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Rejected rows"))
+    issues = list(row_issues(job=job))
+    columns = list(dict.fromkeys(k for issue in issues for k in issue.values))
+    sheet.append([_("Row"), _("Error"), _("Imported anyway"), *columns])
+    for issue in issues:
+        sheet.append(
+            [issue.row, issue.reason, _("yes") if issue.imported else _("no")]
+            + [issue.values.get(c, "") for c in columns]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
