@@ -189,6 +189,12 @@ else:
         },
     }
 
+# --- Exports ----------------------------------------------------------------------------
+# Lists longer than this are written by a background job instead of downloaded at once.
+EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "50000"))
+# Finished export files are deleted after this many days (the job then shows as expired).
+EXPORT_RETENTION_DAYS = int(os.environ.get("EXPORT_RETENTION_DAYS", "7"))
+
 # --- Authentication ---------------------------------------------------------------------
 AUTH_USER_MODEL = "org.User"
 AUTHENTICATION_BACKENDS = [

@@ -91,7 +91,12 @@ def duplicate_check(request: HttpRequest, legal_name: str = "", uscc: str = "") 
 @router.get("/export")
 def customer_export(request: HttpRequest, format: str = "csv") -> HttpResponse:
     """The filtered list as CSV or XLSX (same filters as the list); personal data masked."""
-    return export.customer_export(actor_of(request), _filters(request), format)
+    return export.list_export(
+        actor=actor_of(request),
+        entity="customers",
+        fmt=format,
+        filters=export.picked_filters("customers", request.GET),
+    )
 
 
 @router.post("/bulk", response=BulkOut)

@@ -76,6 +76,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         saved_views=saved_view_list(actor=actor, page=LIST_PAGE),
         can_create=actor.can("customers", "create"),
         can_export=actor.can("customers", "export"),
+        can_export_contacts=actor.can("contacts", "export"),
         can_bulk=actor.can("customers", "change"),
         people=_people(actor),
     )
@@ -136,8 +137,12 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def customer_export(request: HttpRequest) -> HttpResponse:
-    filters = selectors.CustomerFilters.from_query(request.GET)
-    return export.customer_export(request.actor, filters, request.GET.get("format", "csv"))
+    return export.list_export(
+        actor=request.actor,
+        entity="customers",
+        fmt=request.GET.get("format", "csv"),
+        filters=export.picked_filters("customers", request.GET),
+    )
 
 
 @login_required
@@ -279,6 +284,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         timeline_people=selectors.timeline_people(actor=actor, customer=customer),
         query=query,
         can_merge=services.has_reach(actor, customer, "customers", "admin"),
+        can_export_contacts=services.has_reach(actor, customer, "contacts", "export"),
         merges=selectors.merge_list(actor=actor, customer_id=pk)[:5],
     )
     return render(request, "customers/detail.html", data)
