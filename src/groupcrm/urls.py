@@ -7,6 +7,7 @@ from groupcrm.api import api
 from groupcrm.audit import views as audit_views
 from groupcrm.core import views as core_views
 from groupcrm.customers import views as customer_views
+from groupcrm.integration import export_views
 from groupcrm.integration import views as integration_views
 from groupcrm.org import account_views
 from groupcrm.org import views as org_views
@@ -115,6 +116,8 @@ integration = [
     path("", integration_views.job_list, name="jobs"),
     path("new/", integration_views.job_create, name="new"),
     path("sources/new/", integration_views.source_create, name="source_create"),
+    path("sources/<int:pk>/trust/", integration_views.source_trust, name="source_trust"),
+    path("rules/", integration_views.survivorship_rules, name="rules"),
     path("<int:pk>/", integration_views.job_detail, name="job"),
     path("<int:pk>/report/", integration_views.job_report, name="report"),
     path("<int:pk>/run/", integration_views.job_run, name="run"),
@@ -122,6 +125,25 @@ integration = [
     path("duplicates/", integration_views.duplicates, name="duplicates"),
     path("duplicates/run/", integration_views.duplicates_run, name="duplicates_run"),
     path("duplicates/<int:pk>/", integration_views.duplicate_decide, name="duplicate_decide"),
+    path(
+        "duplicates/contacts/",
+        integration_views.duplicates,
+        {"entity": "contacts"},
+        name="contact_duplicates",
+    ),
+    path(
+        "duplicates/contacts/<int:pk>/",
+        integration_views.duplicate_decide,
+        {"entity": "contacts"},
+        name="contact_duplicate_decide",
+    ),
+]
+
+exports = [
+    path("", export_views.export_list, name="list"),
+    path("start/", export_views.export_begin, name="start"),
+    path("<int:pk>/", export_views.export_detail, name="job"),
+    path("<int:pk>/file/", export_views.export_download, name="file"),
 ]
 
 system = [
@@ -144,6 +166,7 @@ urlpatterns = [
     path("announcements/", include((announcements, "announcements"))),
     path("customers/", include((customers, "customers"))),
     path("imports/", include((integration, "integration"))),
+    path("exports/", include((exports, "exports"))),
     path(
         "audit/",
         include(

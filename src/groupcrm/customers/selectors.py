@@ -2,8 +2,10 @@
 
 Extension points for later modules (sales, service, surveys…):
 - ``register_rollup(code, label, count)``: a figure summed up a customer's group tree;
-- ``register_timeline(source)``: entries for the unified timeline of the 360° view.
-Both receive the actor, so each module applies its own scope.
+- ``register_timeline(source)``: entries for the unified timeline of the 360° view;
+- ``register_field_origins(source)``: where the values of the profile fields came from.
+Roll-ups and timeline sources receive the actor, so each module applies its own scope;
+field origins describe the customer itself, which the caller already may see.
 """
 
 from __future__ import annotations
@@ -157,6 +159,10 @@ class Ranked:
 
     def count(self) -> int:
         return len(self._order())
+
+    def pks(self) -> list[int]:
+        """The ids in relevance order, without loading rows (exports read them in chunks)."""
+        return list(self._order())
 
     def __len__(self) -> int:
         return self.count()
@@ -683,6 +689,30 @@ def is_following(actor: Actor, customer: Customer) -> bool:
     return Follow.objects.filter(customer=customer, user_id=actor.user_id).exists()
 
 
+@dataclass(frozen=True)
+class FieldOrigin:
+    """Where the value a profile field holds came from, shown next to it."""
+
+    source: str | None  # the system's name; None when a person entered it in groupcrm
+    at: dt.datetime
+
+
+FieldOriginSource = Callable[[Customer], dict[str, FieldOrigin]]
+FIELD_ORIGINS: list[FieldOriginSource] = []
+
+
+def register_field_origins(source: FieldOriginSource) -> FieldOriginSource:
+    FIELD_ORIGINS.append(source)
+    return source
+
+
+def field_origins(customer: Customer) -> dict[str, FieldOrigin]:
+    found: dict[str, FieldOrigin] = {}
+    for source in FIELD_ORIGINS:
+        found.update(source(customer))
+    return found
+
+
 def unit_following(actor: Actor, customer: Customer) -> bool:
     return bool(actor.bu) and Follow.objects.filter(customer=customer, bu=actor.bu).exists()
 
@@ -711,6 +741,7 @@ def view360(
         "figures": key_figures(actor, customer, rels, contacts),
         "pending_change": pending,
         "actions": next_actions(actor, customer, rels, pending),
+        "field_sources": field_origins(customer),
     }
 
 

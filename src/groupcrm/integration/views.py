@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from groupcrm.core.errors import PermissionDenied, ValidationError
+from groupcrm.core.errors import ValidationError
 from groupcrm.core.permissions import DataScope
 from groupcrm.core.ui import apply_errors, paginate, submit
-from groupcrm.integration import matching, quality, selectors, services
+from groupcrm.customers.selectors import masked
+from groupcrm.integration import matching, quality, selectors, services, survivorship
 from groupcrm.integration.forms import ImportForm, SourceForm
-from groupcrm.integration.models import DuplicatePair
-from groupcrm.integration.tasks import dedup_customers_task
+from groupcrm.integration.models import PairDecision, SurvivorshipRule
 
 
 @login_required
@@ -137,19 +137,29 @@ def source_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def duplicates(request: HttpRequest) -> HttpResponse:
-    """The review queue: candidate pairs, best first, with their reasons."""
+def duplicates(request: HttpRequest, entity: str = matching.CUSTOMERS) -> HttpResponse:
+    """The review queue of customers or of contacts: candidate pairs, best first, with
+    their reasons (contacts' phones and emails masked)."""
     actor = request.actor
-    status = request.GET.get("status", DuplicatePair.Status.PENDING)
-    if status not in DuplicatePair.Status.values:
-        status = DuplicatePair.Status.PENDING
+    status = request.GET.get("status", PairDecision.Status.PENDING)
+    if status not in PairDecision.Status.values:
+        status = PairDecision.Status.PENDING
+    page = paginate(request, matching.review_queue(actor=actor, status=status, entity=entity))
+    if entity == matching.CONTACTS:
+        for pair in page:
+            pair.left_masked, pair.right_masked = masked(pair.left), masked(pair.right)
+    statuses = PairDecision.Status.choices
+    if entity == matching.CONTACTS:
+        # A merged contact is removed with its pair: merges are listed on the customer.
+        statuses = [c for c in statuses if c[0] != PairDecision.Status.MERGED]
     return render(
         request,
         "integration/duplicates.html",
         {
-            "page": paginate(request, matching.review_queue(actor=actor, status=status)),
+            "page": page,
+            "entity": entity,
             "status": status,
-            "statuses": DuplicatePair.Status.choices,
+            "statuses": statuses,
             "can_run": actor.widest_scope("customers", "admin") == DataScope.GROUP,
         },
     )
@@ -158,28 +168,36 @@ def duplicates(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def duplicates_run(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    actor.require("customers", "admin")
-    if actor.widest_scope("customers", "admin") != DataScope.GROUP:
-        # The same rule as dedup_customers, said here: the job runs in the background.
-        raise PermissionDenied(_("Only a group-wide data steward runs the batch dedup."))
-    dedup_customers_task(actor.user_id)
+    entity = request.POST.get("entity", matching.CUSTOMERS)
+    matching.dedup_start(actor=request.actor, entity=entity)
     messages.success(request, _("Looking for duplicates in the background; reload in a moment."))
-    return redirect("integration:duplicates")
+    return redirect(
+        "integration:contact_duplicates"
+        if entity == matching.CONTACTS
+        else "integration:duplicates"
+    )
 
 
 @login_required
 @require_POST
-def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def duplicate_decide(
+    request: HttpRequest, pk: int, entity: str = matching.CUSTOMERS
+) -> HttpResponse:
     survivor = request.POST.get("survivor_id", "")
     matching.pair_decide(
         actor=request.actor,
         pk=pk,
         decision=request.POST.get("decision", ""),
         survivor_id=int(survivor) if survivor.isdigit() else None,
+        entity=entity,
     )
     messages.success(request, _("Decision saved."))
-    return redirect(request.META.get("HTTP_REFERER") or reverse("integration:duplicates"))
+    back = (
+        "integration:contact_duplicates"
+        if entity == matching.CONTACTS
+        else "integration:duplicates"
+    )
+    return redirect(request.META.get("HTTP_REFERER") or reverse(back))
 
 
 @login_required
@@ -188,3 +206,35 @@ def data_quality(request: HttpRequest) -> HttpResponse:
     return render(
         request, "integration/quality.html", quality.quality_overview(actor=request.actor)
     )
+
+
+@login_required
+def survivorship_rules(request: HttpRequest) -> HttpResponse:
+    """Which source's value each field keeps, and how much each source is trusted."""
+    actor = request.actor
+    actor.require("integration", "admin")
+    if request.method == "POST":
+        survivorship.survivorship_rule_set(
+            actor=actor,
+            field=request.POST.get("field", ""),
+            strategy=request.POST.get("strategy", ""),
+        )
+        messages.success(request, _("Rule saved."))
+        return redirect("integration:rules")
+    return render(
+        request,
+        "integration/rules.html",
+        {
+            "rules": survivorship.rule_rows(),
+            "strategies": SurvivorshipRule.Strategy.choices,
+            "page": paginate(request, selectors.source_list(actor=actor)),
+        },
+    )
+
+
+@login_required
+@require_POST
+def source_trust(request: HttpRequest, pk: int) -> HttpResponse:
+    survivorship.source_trust_set(actor=request.actor, pk=pk, trust=request.POST.get("trust", ""))
+    messages.success(request, _("Trust saved."))
+    return redirect("integration:rules")
