@@ -1,83 +1,169 @@
-"""Benchmark of the import pipeline and the batch dedup (issue: data integration).
+"""Benchmark of the import pipeline, the batch dedup and the duplicate check on save
+(issue: data integration), on PostgreSQL.
 
-Generates a customer CSV with realistic errors and known duplicates, imports it through
-the real pipeline (every row through the customer services) into a PostgreSQL database
-of its own, COPYs the same file into a plain table in the same run for comparison, then
-runs the batch dedup over the imported master and scores it against the known
-duplicates. Prints rows/s, the COPY ratio, dedup time, peak memory, precision and recall.
+1. Generates a 纷享销客-style customer export (CSV, UTF-8 with BOM) with realistic names,
+   about 3% bad rows and about 10% duplicates written differently (legal form, brackets,
+   full-width characters, a branch suffix, a missing credit code) whose truth is known.
+2. Imports it through the real pipeline (``import_start`` + ``import_run``: every row
+   validated and normalised by the customer master's functions, written a batch at a
+   time) into a database of its own, and COPYs the same file into a plain table of text
+   columns in the same run for comparison.
+3. Times the duplicate check a save runs (credit code, then similar names) over the
+   imported master: p50/p95 of 1,000 checks of existing, varied and new names.
+4. Runs the batch dedup (Splink) over the whole master in a child process, for its own
+   peak memory, and scores the pairs against the known duplicates: precision, recall, F1.
 
-    .venv/bin/python bench/imports.py --rows 5000
+    .venv/bin/python bench/imports.py --rows 1000000
+    .venv/bin/python bench/imports.py --rows 1000000 --reuse --skip-import   # 3 and 4 again
+
+The database (``groupcrm_bench_import`` unless BENCH_IMPORT_DATABASE_URL names another)
+is dropped and created again unless ``--reuse``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import random
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get(
     "BENCH_IMPORT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/groupcrm_bench_import"
 )
-PREFIXES = ["华润", "长江", "东方", "昆仑", "泰山", "黄河", "珠江", "天山", "峨眉", "洞庭"]
-TRADES = ["精密机械", "新能源", "医药", "物流", "半导体", "食品", "化工", "建设", "电子科技"]
+HEADERS = ["客户编号", "客户名称", "统一社会信用代码", "行业", "详细地址", "网址", "负责人"]
 PLACES = [
-    "上海市浦东新区张江路",
-    "北京市海淀区中关村大街",
-    "广东省深圳市南山区科技园",
-    "江苏省苏州市工业园区星湖街",
-    "浙江省杭州市西湖区文三路",
+    ("北京", "北京市朝阳区建国路"),
+    ("上海", "上海市浦东新区张江路"),
+    ("深圳", "广东省深圳市南山区科技园"),
+    ("广州", "广东省广州市天河区珠江新城"),
+    ("苏州", "江苏省苏州市工业园区星湖街"),
+    ("杭州", "浙江省杭州市西湖区文三路"),
+    ("成都", "四川省成都市武侯区天府大道"),
+    ("武汉", "湖北省武汉市洪山区光谷大道"),
+    ("西安", "陕西省西安市雁塔区高新路"),
+    ("南京", "江苏省南京市鼓楼区中山北路"),
+    ("天津", "天津市滨海新区经济开发区"),
+    ("重庆", "重庆市渝北区金开大道"),
+    ("青岛", "山东省青岛市市南区香港中路"),
+    ("长沙", "湖南省长沙市岳麓区麓谷大道"),
+    ("厦门", "福建省厦门市思明区鹭江道"),
+    ("合肥", "安徽省合肥市蜀山区长江西路"),
 ]
-HEADERS = ["客户编号", "客户名称", "统一社会信用代码", "详细地址", "网址"]
+# Characters of brand names (字号): two or three of them make about a million names.
+BRAND = (
+    "华润长江东方昆仑泰山黄河珠江天山峨眉洞庭宏达恒信鼎盛瑞丰金源银河远航博雅卓越海纳"
+    "百川中科星辰汇通安泰新元明德永辉嘉禾德信正大同创蓝海青云晨光锦程富春鸿运"
+)
+TRADES = [
+    ("精密机械", "3484"),
+    ("新能源科技", "4415"),
+    ("医药", "2720"),
+    ("物流", "5810"),
+    ("半导体", "3973"),
+    ("食品", "1495"),
+    ("化工", "2614"),
+    ("建设工程", "4812"),
+    ("电子科技", "3979"),
+    ("软件", "6513"),
+    ("纺织", "1713"),
+    ("贸易", "5191"),
+]
+FORMS = ["有限公司", "股份有限公司", "有限责任公司", "集团有限公司"]
+FULL_WIDTH = str.maketrans("()0123456789", "（）０１２３４５６７８９")
 
 
-def generate(path: Path, rows: int, seed: int = 11) -> set[frozenset[str]]:
-    """A 纷享销客-style export: ~10% duplicates written differently, ~3% bad rows."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+def _variant(rng: random.Random, name: str, place: str) -> str:
+    """The same company as another system wrote it."""
+    choice = rng.random()
+    if choice < 0.25:
+        for form in FORMS:
+            if name.endswith(form):
+                return name[: -len(form)] + rng.choice([f for f in FORMS if f != form])
+    if choice < 0.45:
+        return name.replace(place, f"（{place}）", 1) if name.startswith(place) else f"{name} "
+    if choice < 0.6:
+        return name.translate(FULL_WIDTH) + " "
+    if choice < 0.8:
+        return f"{name}{place}分公司"
+    return name.replace("有限", " 有限", 1)
+
+
+def generate(path: Path, rows: int, seed: int = 11) -> list[tuple[str, str]]:
+    """Writes the file; returns the known duplicate pairs (external ids)."""
+    sys.path.insert(0, str(ROOT / "src"))
     from groupcrm.customers.normalize import make_uscc
 
     rng = random.Random(seed)
-    truth: set[frozenset[str]] = set()
-    originals: list[list[str]] = []
+    truth: list[tuple[str, str]] = []
+    originals: list[tuple[str, str, str, str, str]] = []  # id, name, uscc, address, place
+    seen: set[str] = set()
     with path.open("w", newline="", encoding="utf-8-sig") as f:
         writer = csv.writer(f)
         writer.writerow(HEADERS)
         for i in range(rows):
             ext = f"FX{i:07d}"
-            if originals and rng.random() < 0.10:
-                original = rng.choice(originals)
-                name = original[1].replace("有限公司", rng.choice(["有限责任公司", "（有限公司）"]))
-                writer.writerow([ext, name, "", original[3], original[4]])
-                truth.add(frozenset({original[0], ext}))
+            if len(originals) > 100 and rng.random() < 0.10:
+                oid, oname, ouscc, oaddress, oplace = rng.choice(originals)
+                # A third of the duplicates still carry the credit code: the import
+                # matches those at once; the rest are for the batch dedup.
+                uscc = ouscc if rng.random() < 0.33 else ""
+                address = oaddress if rng.random() < 0.7 else ""
+                writer.writerow([ext, _variant(rng, oname, oplace), uscc, "", address, "", ""])
+                truth.append((oid, ext))
                 continue
-            name = f"{rng.choice(PREFIXES)}{rng.choice(TRADES)}{i}有限公司"
-            uscc = make_uscc(rng) if rng.random() < 0.8 else ""
-            if rng.random() < 0.03:
-                uscc = uscc[:-1] + ("0" if uscc[-1:] != "0" else "1") if uscc else "123"
-            row = [ext, name, uscc, f"{rng.choice(PLACES)}{rng.randint(1, 999)}号", ""]
-            writer.writerow(row)
-            originals.append(row)
+            while True:
+                place, street = rng.choice(PLACES)
+                brand = "".join(rng.sample(BRAND, rng.choice((2, 2, 3))))
+                trade, industry = rng.choice(TRADES)
+                name = f"{place if rng.random() < 0.5 else ''}{brand}{trade}{rng.choice(FORMS)}"
+                if name not in seen:
+                    seen.add(name)
+                    break
+            uscc = make_uscc(rng) if rng.random() < 0.85 else ""
+            address = f"{street}{rng.randint(1, 2999)}号"
+            employees_or_error = rng.random()
+            if employees_or_error < 0.015 and uscc:
+                uscc = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")  # wrong check digit
+            elif employees_or_error < 0.025:
+                name = ""  # no name: rejected
+            elif employees_or_error < 0.03:
+                industry = "外星贸易"  # unknown industry: imported without it
+            site = f"www.{ext.lower()}.com.cn" if rng.random() < 0.3 else ""
+            owner = "zhangwei" if rng.random() < 0.001 else ""
+            writer.writerow([ext, name, uscc, industry, address, site, owner])
+            if name:
+                originals.append((ext, name, uscc, address, place))
     return truth
 
 
-def setup_django() -> None:
+def setup_django(reuse: bool) -> None:
     import psycopg
 
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute("DROP DATABASE IF EXISTS groupcrm_bench_import")
-        c.execute("CREATE DATABASE groupcrm_bench_import")
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    if not reuse:
+        with psycopg.connect(
+            DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True
+        ) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            connection.execute(f'CREATE DATABASE "{name}"')
     os.environ.update(
         DJANGO_SETTINGS_MODULE="groupcrm.settings",
         DATABASE_URL=DATABASE_URL,
-        GROUPCRM_VAR_DIR=tempfile.mkdtemp(prefix="groupcrm-bench-import-"),
+        GROUPCRM_VAR_DIR=os.environ.get("BENCH_VAR_DIR")
+        or tempfile.mkdtemp(prefix="groupcrm-bench-import-"),
         LOG_LEVEL="WARNING",
         HUEY_IMMEDIATE="0",
     )
+    os.environ["BENCH_VAR_DIR"] = os.environ["GROUPCRM_VAR_DIR"]
     import django
 
     django.setup()
@@ -86,20 +172,11 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=5000)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="groupcrm-import-file-"))
-    source_file = work / "customers.csv"
-    truth = generate(source_file, args.rows)
-    setup_django()
-
+def run_import(source_file: Path, rows: int) -> dict[str, float]:
     from django.db import connection
 
     from groupcrm.core.actor import Actor
-    from groupcrm.integration.matching import dedup_customers
-    from groupcrm.integration.models import ImportSource, SourceRecord
+    from groupcrm.integration.models import ImportSource
     from groupcrm.integration.services import import_run, import_start
     from groupcrm.org.demo import build_demo
     from groupcrm.org.models import BusinessUnit, User
@@ -108,7 +185,6 @@ def main() -> None:
     admin = Actor(User.objects.get(username="admin"))
     source = ImportSource.objects.create(name="纷享销客", kind="fxiaoke")
     unit = BusinessUnit.objects.get(code="hx-mfg")
-
     started = time.perf_counter()
     job = import_start(
         actor=admin,
@@ -119,14 +195,23 @@ def main() -> None:
         filename=source_file.name,
         run=False,
     )
-    job = import_run(job.pk)
-    import_seconds = time.perf_counter() - started
+    checked = time.perf_counter()
 
+    def progress(job: object) -> None:
+        done = job.done_rows  # type: ignore[attr-defined]
+        if done % 100_000 < 1000:
+            rate = done / (time.perf_counter() - checked)
+            print(f"  … {done:,} rows, {rate:,.0f} rows/s", flush=True)
+
+    job = import_run(job.pk, progress=progress)
+    finished = time.perf_counter()
+
+    columns = ", ".join(f"c{i} text" for i in range(len(HEADERS)))
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TABLE copy_baseline (id text, name text, uscc text, address text, site text)"
+            f"DROP TABLE IF EXISTS copy_baseline; CREATE TABLE copy_baseline ({columns})"
         )
-        started = time.perf_counter()
+        copy_started = time.perf_counter()
         with (
             cursor.connection.cursor() as raw,
             raw.copy("COPY copy_baseline FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
@@ -135,43 +220,197 @@ def main() -> None:
             f.read(3)  # the BOM
             while chunk := f.read(1 << 20):
                 copy.write(chunk)
-        copy_seconds = time.perf_counter() - started
-
-    started = time.perf_counter()
-    result = dedup_customers(actor=admin)
-    dedup_seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    from groupcrm.integration.models import DuplicatePair
-
-    ext_of = dict(SourceRecord.objects.values_list("customer_id", "external_id"))
-    found = {
-        frozenset({ext_of.get(p.left_id, ""), ext_of.get(p.right_id, "")})
-        for p in DuplicatePair.objects.all()
+        copy_seconds = time.perf_counter() - copy_started
+    total = finished - started
+    return {
+        "rows": job.done_rows,
+        "created": job.created,
+        "updated": job.updated,
+        "matched": job.matched,
+        "rejected": job.rejected,
+        "check_seconds": checked - started,
+        "import_seconds": total,
+        "rows_per_s": job.done_rows / total,
+        "copy_seconds": copy_seconds,
+        "copy_rows_per_s": job.done_rows / copy_seconds,
+        "ratio": copy_seconds / total,
     }
-    # Exact duplicates by credit code are matched at import (not created twice).
-    detectable = {pair for pair in truth if all(ext in ext_of.values() for ext in pair)}
-    hits = found & detectable
-    precision = len(hits) / len(found) if found else 0.0
-    recall = len(hits) / len(detectable) if detectable else 0.0
 
-    rows = job.done_rows
-    print(f"rows in file: {args.rows} (known duplicates: {len(truth)})")
-    print(
-        f"import: {rows} rows in {import_seconds:.1f} s = {rows / import_seconds:.0f} rows/s "
-        f"({job.created} created, {job.updated} updated, {job.matched} matched, "
-        f"{job.rejected} rejected)"
+
+def duplicate_check(samples: int = 1000) -> dict[str, float]:
+    """The check ``customer_create`` runs before a save: the credit code, then names
+    similar to the one entered."""
+    from groupcrm.customers.models import Customer
+    from groupcrm.customers.services import similar_customers
+
+    rng = random.Random(5)
+    top = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    names = []
+    while len(names) < samples:
+        found = (
+            Customer.objects.filter(pk__gte=rng.randint(1, top))
+            .order_by("pk")
+            .values_list("legal_name", "uscc")
+            .first()
+        )
+        if found is None:
+            continue
+        name, uscc = found
+        kind = len(names) % 3
+        if kind == 1:
+            name = name.replace("有限公司", "有限责任公司")
+        elif kind == 2:
+            name = f"{rng.choice(BRAND)}{rng.choice(BRAND)}新创{rng.choice(TRADES)[0]}有限公司"
+        names.append((name, uscc))
+    timings = []
+    hits = 0
+    for name, uscc in names:
+        started = time.perf_counter()
+        if uscc:
+            Customer.objects.filter(uscc=uscc).exists()
+        hits += bool(similar_customers(name))
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return {
+        "samples": samples,
+        "p50_ms": statistics.median(timings),
+        "p95_ms": timings[int(len(timings) * 0.95) - 1],
+        "max_ms": timings[-1],
+        "with_similar": hits,
+    }
+
+
+def run_dedup() -> dict[str, float]:
+    """In this process (a child of the benchmark): the batch dedup over the master."""
+    from groupcrm.core.actor import Actor
+    from groupcrm.integration.matching import dedup_run
+    from groupcrm.org.models import User
+
+    admin = Actor(User.objects.get(username="admin"))
+    started = time.perf_counter()
+    result = dedup_run(actor=admin, entity="customers")
+    return {
+        "seconds": time.perf_counter() - started,
+        "pairs": result["pairs"],
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def score(truth: list[tuple[str, str]]) -> dict[str, float]:
+    """Precision, recall and F1 of what the import and the dedup found together: a known
+    duplicate counts as found when both rows landed on one record (matched at import by
+    their credit code) or when their records form a candidate pair."""
+    from groupcrm.integration.models import DuplicatePair, ImportJob, SourceRecord
+
+    record_of = dict(
+        SourceRecord.objects.filter(entity=ImportJob.Entity.CUSTOMERS).values_list(
+            "external_id", "customer_id"
+        )
     )
-    print(f"COPY of the same file: {copy_seconds:.2f} s = {rows / copy_seconds:.0f} rows/s")
-    print(f"import / COPY: {copy_seconds / import_seconds:.4f}×")
+    pairs = {
+        frozenset(p) for p in DuplicatePair.objects.values_list("left_id", "right_id").iterator()
+    }
+    same_record = 0
+    found_pairs: set[frozenset[int]] = set()
+    detectable = 0
+    for left, right in truth:
+        a, b = record_of.get(left), record_of.get(right)
+        if a is None or b is None:
+            continue  # a rejected row
+        detectable += 1
+        if a == b:
+            same_record += 1
+        elif frozenset((a, b)) in pairs:
+            found_pairs.add(frozenset((a, b)))
+    true_positive = same_record + len(found_pairs)
+    # Every pair the dedup proposed that is not a known duplicate is a false positive
+    # (the generator's distinct companies all have different names).
+    false_positive = len(pairs) - len(found_pairs)
+    precision = true_positive / (true_positive + false_positive) if true_positive else 0.0
+    recall = true_positive / detectable if detectable else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "known": detectable,
+        "matched_at_import": same_record,
+        "found_by_dedup": len(found_pairs),
+        "proposed_pairs": len(pairs),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true", help="keep the database")
+    parser.add_argument("--skip-import", action="store_true", help="with --reuse")
+    parser.add_argument("--skip-dedup", action="store_true")
+    parser.add_argument("--dedup-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.dedup_child:
+        setup_django(reuse=True)
+        print(json.dumps(run_dedup()))
+        return
+
+    work = Path(tempfile.gettempdir()) / "groupcrm-bench-import"
+    work.mkdir(exist_ok=True)
+    source_file = work / f"customers-{args.rows}.csv"
+    truth_file = work / f"truth-{args.rows}.json"
+    if not (source_file.exists() and truth_file.exists()):
+        started = time.perf_counter()
+        truth_file.write_text(json.dumps(generate(source_file, args.rows)))
+        print(f"generated {source_file} in {time.perf_counter() - started:.0f} s")
+    truth = [tuple(p) for p in json.loads(truth_file.read_text())]
+    setup_django(reuse=args.reuse)
     print(
-        f"batch dedup of {rows} customers: {dedup_seconds:.1f} s, {result['pairs']} pairs, "
-        f"peak memory {peak_mb:.0f} MB"
+        f"file: {args.rows:,} rows, {source_file.stat().st_size / 1e6:.0f} MB, "
+        f"{len(truth):,} known duplicates"
     )
+
+    if not args.skip_import:
+        figures = run_import(source_file, args.rows)
+        print(
+            f"import: {figures['rows']:,} rows in {figures['import_seconds']:.1f} s "
+            f"(file check {figures['check_seconds']:.1f} s) = {figures['rows_per_s']:,.0f} rows/s; "
+            f"{figures['created']:,} created, {figures['updated']:,} updated, "
+            f"{figures['matched']:,} matched, {figures['rejected']:,} rejected"
+        )
+        print(
+            f"COPY of the same file: {figures['copy_seconds']:.2f} s = "
+            f"{figures['copy_rows_per_s']:,.0f} rows/s; import / COPY = {figures['ratio']:.3f}×"
+        )
+
+    check = duplicate_check()
     print(
-        f"dedup against the known duplicates: precision {precision:.3f}, recall {recall:.3f} "
-        f"({len(hits)} of {len(detectable)})"
+        f"duplicate check on save over the master: p50 {check['p50_ms']:.1f} ms, "
+        f"p95 {check['p95_ms']:.1f} ms, max {check['max_ms']:.1f} ms "
+        f"({check['samples']} checks, {check['with_similar']} found similar names)"
     )
+
+    if not args.skip_dedup:
+        child = subprocess.run(
+            [sys.executable, __file__, "--dedup-child", "--rows", str(args.rows)],
+            capture_output=True,
+            text=True,
+            env=os.environ,
+            check=True,
+        )
+        dedup = json.loads(child.stdout.strip().splitlines()[-1])
+        print(
+            f"batch dedup of the master: {dedup['seconds']:.0f} s, {dedup['pairs']:,} pairs, "
+            f"peak memory {dedup['peak_mb']:,.0f} MB"
+        )
+        quality = score(truth)
+        print(
+            f"known duplicates: {quality['known']:,}; matched at import by credit code "
+            f"{quality['matched_at_import']:,}; found by the dedup {quality['found_by_dedup']:,} "
+            f"of {quality['proposed_pairs']:,} proposed pairs"
+        )
+        print(
+            f"precision {quality['precision']:.3f}, recall {quality['recall']:.3f}, "
+            f"F1 {quality['f1']:.3f}"
+        )
 
 
 if __name__ == "__main__":

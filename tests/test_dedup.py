@@ -167,7 +167,7 @@ def test_the_master_queue_merges_and_remembers_decisions(personas) -> None:  # t
     from groupcrm.core.actor import Actor
     from groupcrm.customers import services
     from groupcrm.customers.models import Customer
-    from groupcrm.integration.matching import dedup_customers, pair_decide, review_queue
+    from groupcrm.integration.matching import dedup_run, pair_decide, review_queue
     from groupcrm.integration.models import DuplicatePair
 
     system = Actor.system("tests")
@@ -187,7 +187,7 @@ def test_the_master_queue_merges_and_remembers_decisions(personas) -> None:  # t
             actor=system, customer_id=customer.pk, bu_id=personas.units[unit].pk
         )
     admin = personas.actor("admin")
-    result = dedup_customers(actor=admin)
+    result = dedup_run(actor=admin, entity="customers")
     assert result["pairs"] >= 8
     expected = {frozenset({ids[a], ids[b]}) for a, b in (sorted(t) for t in truth)}
     queue = list(review_queue(actor=admin))
@@ -202,7 +202,7 @@ def test_the_master_queue_merges_and_remembers_decisions(personas) -> None:  # t
     pair_decide(actor=admin, pk=first.pk, decision="merge", survivor_id=first.left_id)
     assert Customer.objects.get(pk=first.right_id).status == "merged"
     pair_decide(actor=admin, pk=second.pk, decision="distinct")
-    dedup_customers(actor=admin)  # a later run keeps the decision
+    dedup_run(actor=admin, entity="customers")  # a later run keeps the decision
     assert DuplicatePair.objects.get(pk=second.pk).status == "distinct"
     page = Client()
     page.force_login(personas.admin)

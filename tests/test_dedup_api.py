@@ -6,50 +6,44 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
+from groupcrm.core.testing.battery import api_client
 from groupcrm.customers.models import Contact, MergeRecord
-from groupcrm.integration.matching import dedup_contacts
+from groupcrm.integration.matching import dedup_run
 from groupcrm.integration.models import ContactPair
 from tests.test_dedup_contacts import _master, _pair
-
-
-def _auth(personas: Any, name: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {personas.token(name)}"}
 
 
 @pytest.fixture
 def queued(personas: Any) -> dict[str, Any]:
     made = _master(personas)
-    dedup_contacts(actor=personas.actor("admin"))
+    dedup_run(actor=personas.actor("admin"), entity="contacts")
     return made
 
 
 @pytest.mark.django_db
 def test_it_lists_contact_pairs_masked_paginated_and_scoped(personas, queued) -> None:  # type: ignore[no-untyped-def]
-    client = Client()
-    data = client.get("/api/v1/duplicates/contacts?page_size=2", **_auth(personas, "admin")).json()
+    client, admin = api_client(personas, "admin")
+    steward, am = api_client(personas, "mfg_manager")[1], api_client(personas, "mfg_am")[1]
+    data = client.get("/api/v1/duplicates/contacts?page_size=2", **admin).json()
     assert data["count"] >= 3 and len(data["items"]) == 2
     first = data["items"][0]
     assert {"probability", "reasons", "left", "right"} <= set(first)
     assert all(
         "*" in side["mobile"] or not side["mobile"] for side in (first["left"], first["right"])
     )
-    everything = client.get("/api/v1/duplicates/contacts?page_size=100", **_auth(personas, "admin"))
-    steward = client.get(
-        "/api/v1/duplicates/contacts?page_size=100", **_auth(personas, "mfg_manager")
-    ).json()
+    everything = client.get("/api/v1/duplicates/contacts?page_size=100", **admin).json()
+    reachable = client.get("/api/v1/duplicates/contacts?page_size=100", **steward).json()
     hidden = _pair(queued["wq"], queued["wq2"]).pk
-    assert hidden in {p["id"] for p in everything.json()["items"]}
-    assert hidden not in {p["id"] for p in steward["items"]}
-    assert client.get("/api/v1/duplicates/customers", **_auth(personas, "admin")).status_code == 200
-    assert client.get("/api/v1/duplicates/contacts", **_auth(personas, "mfg_am")).status_code == 403
+    assert hidden in {p["id"] for p in everything["items"]}
+    assert hidden not in {p["id"] for p in reachable["items"]}
+    assert client.get("/api/v1/duplicates/customers", **admin).status_code == 200
+    assert client.get("/api/v1/duplicates/contacts", **am).status_code == 403
 
 
 @pytest.mark.django_db
 def test_it_decides_a_pair_and_refuses_bad_decisions_without_writing(personas, queued) -> None:  # type: ignore[no-untyped-def]
-    client = Client()
-    auth = _auth(personas, "admin")
+    client, auth = api_client(personas, "admin")
     pair = _pair(queued["zw"], queued["zw2"])
     url = f"/api/v1/duplicates/contacts/{pair.pk}/decide"
     bad = client.post(url, {"decision": "maybe"}, content_type="application/json", **auth)
@@ -70,7 +64,7 @@ def test_it_decides_a_pair_and_refuses_bad_decisions_without_writing(personas, q
         f"/api/v1/duplicates/contacts/{other.pk}/decide",
         {"decision": "distinct"},
         content_type="application/json",
-        **_auth(personas, "mfg_manager"),
+        **api_client(personas, "mfg_manager")[1],
     )
     assert hidden.status_code == 404
     done = client.post(
@@ -93,19 +87,19 @@ def test_it_decides_a_pair_and_refuses_bad_decisions_without_writing(personas, q
 @pytest.mark.django_db
 def test_only_a_group_steward_starts_a_run(personas) -> None:  # type: ignore[no-untyped-def]
     _master(personas)
-    client = Client()
+    client, admin = api_client(personas, "admin")
     denied = client.post(
         "/api/v1/duplicates/runs",
         {"entity": "contacts"},
         content_type="application/json",
-        **_auth(personas, "mfg_manager"),
+        **api_client(personas, "mfg_manager")[1],
     )
     assert denied.status_code == 403 and not ContactPair.objects.exists()
     bad = client.post(
         "/api/v1/duplicates/runs",
         {"entity": "shoes"},
         content_type="application/json",
-        **_auth(personas, "admin"),
+        **admin,
     )
     assert bad.status_code == 422 and "entity" in bad.content.decode()
     from huey.contrib.djhuey import HUEY
@@ -117,7 +111,7 @@ def test_only_a_group_steward_starts_a_run(personas) -> None:  # type: ignore[no
             "/api/v1/duplicates/runs",
             {"entity": "contacts"},
             content_type="application/json",
-            **_auth(personas, "admin"),
+            **admin,
         )
     finally:
         HUEY.immediate = immediate

@@ -8,10 +8,10 @@ import random
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import NotFound, PermissionDenied, ValidationError
+from groupcrm.core.testing.battery import ui_client
 from groupcrm.customers import services
 from groupcrm.customers.merge import contact_merge, customer_unmerge
 from groupcrm.customers.models import Contact, FollowUp, MergeRecord
@@ -19,7 +19,7 @@ from groupcrm.integration.dedup import find_pairs, frame, train
 from groupcrm.integration.matching import (
     CONTACT_CONFIG,
     CONTACTS,
-    dedup_contacts,
+    dedup_run,
     pair_decide,
     review_queue,
 )
@@ -173,7 +173,7 @@ def _pair(a: Contact, b: Contact) -> ContactPair:
 def test_it_queues_duplicate_contacts_for_the_reviewers_who_may_see_them(personas) -> None:  # type: ignore[no-untyped-def]
     made = _master(personas)
     admin = personas.actor("admin")
-    result = dedup_contacts(actor=admin)
+    result = dedup_run(actor=admin, entity="contacts")
     assert result["pairs"] >= 3 and result["new"] == result["pairs"]
     queue = list(review_queue(actor=admin, entity=CONTACTS))
     found = {frozenset({p.left_id, p.right_id}) for p in queue}
@@ -190,7 +190,7 @@ def test_it_queues_duplicate_contacts_for_the_reviewers_who_may_see_them(persona
     assert zw.pk in {p.pk for p in steward}
     assert _pair(made["wq"], made["wq2"]).pk not in {p.pk for p in steward}
     with pytest.raises(PermissionDenied):
-        dedup_contacts(actor=personas.actor("mfg_manager"))
+        dedup_run(actor=personas.actor("mfg_manager"), entity="contacts")
     with pytest.raises(NotFound):
         pair_decide(
             actor=personas.actor("mfg_manager"),
@@ -198,8 +198,7 @@ def test_it_queues_duplicate_contacts_for_the_reviewers_who_may_see_them(persona
             decision="distinct",
             entity=CONTACTS,
         )
-    page = Client()
-    page.force_login(personas.admin)
+    page = ui_client(personas, "admin")
     html = page.get("/imports/duplicates/contacts/").content.decode()
     assert "张伟" in html and "138****0001" in html and "13800000001" not in html
     assert 'data-testid="dedup-entity"' in html
@@ -231,7 +230,7 @@ def test_a_contact_merge_moves_every_link_and_an_unmerge_restores_it_exactly(per
     record = SourceRecord.objects.create(
         source=source, entity="contacts", external_id="7", payload={}, contact=lose
     )
-    dedup_contacts(actor=admin)
+    dedup_run(actor=admin, entity="contacts")
     pair = _pair(keep, lose)
     other = ContactPair.objects.filter(status="pending").exclude(pk=pair.pk).first()
     pair_decide(actor=admin, pk=pair.pk, decision="merge", survivor_id=keep.pk, entity=CONTACTS)
@@ -267,7 +266,7 @@ def test_a_contact_merge_moves_every_link_and_an_unmerge_restores_it_exactly(per
 def test_it_refuses_bad_decisions_and_merges_and_writes_nothing(personas) -> None:  # type: ignore[no-untyped-def]
     made = _master(personas)
     admin = personas.actor("admin")
-    dedup_contacts(actor=admin)
+    dedup_run(actor=admin, entity="contacts")
     pair = _pair(made["zw"], made["zw2"])
     with pytest.raises(ValidationError) as exc:
         pair_decide(actor=admin, pk=pair.pk, decision="maybe", entity=CONTACTS)
@@ -289,14 +288,14 @@ def test_it_refuses_bad_decisions_and_merges_and_writes_nothing(personas) -> Non
 def test_decisions_are_remembered_and_merges_train_the_next_run(personas) -> None:  # type: ignore[no-untyped-def]
     made = _master(personas)
     admin = personas.actor("admin")
-    assert dedup_contacts(actor=admin)["labels"] == 0
+    assert dedup_run(actor=admin, entity="contacts")["labels"] == 0
     distinct = _pair(made["wq"], made["wq2"])
     pair_decide(actor=admin, pk=distinct.pk, decision="distinct", entity=CONTACTS)
     merged = _pair(made["zw"], made["zw2"])
     pair_decide(
         actor=admin, pk=merged.pk, decision="merge", survivor_id=made["zw"].pk, entity=CONTACTS
     )
-    result = dedup_contacts(actor=admin)
+    result = dedup_run(actor=admin, entity="contacts")
     assert result["labels"] == 1  # the merge, with the merged contact's row from its record
     assert ContactPair.objects.get(pk=distinct.pk).status == "distinct"
     pending = review_queue(actor=admin, entity=CONTACTS)

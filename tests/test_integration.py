@@ -194,6 +194,36 @@ def test_a_gbk_fxiaoke_export_and_its_contacts(personas: Personas, tmp_path: Pat
 
 
 @pytest.mark.django_db
+def test_an_import_leaves_a_customer_of_other_units_as_it_is(
+    personas: Personas, tmp_path: Path
+) -> None:
+    rows = [["FX001", "长江精密机械有限公司", "91350100M000100Y43", "", ""]]
+    headers = ["客户编号", "客户名称", "统一社会信用代码", "网址", "负责人"]
+    start(personas, write_csv(tmp_path / "mfg.csv", headers, rows), kind="fxiaoke")
+    customer = Customer.objects.get(uscc="91350100M000100Y43")
+    source = ImportSource.objects.create(name="金融 CRM", kind="fxiaoke")
+    rows = [["F-9", "长江精密机械有限公司", "91350100M000100Y43", "www.changjiang.cn", ""]]
+    job = services.import_run(
+        services.import_start(
+            actor=personas.actor("fin_manager"),
+            source_id=source.pk,
+            bu_id=personas.units["fin"].pk,
+            entity="customers",
+            path=write_csv(tmp_path / "fin.csv", headers, rows),
+            filename="fin.csv",
+            run=False,
+        ).pk
+    )
+    customer.refresh_from_db()
+    # Only units engaged with a customer change its golden record; the import still
+    # starts the importing unit's relationship and says why nothing else changed.
+    assert customer.website == "" and (job.matched, job.updated) == (1, 0)
+    assert CustomerRelationship.objects.filter(customer=customer, bu=personas.units["fin"]).exists()
+    warning = RowIssue.objects.get(job=job)
+    assert warning.imported and "left as it is" in warning.reason
+
+
+@pytest.mark.django_db
 def test_an_xlsx_with_formulas_and_merged_cells(personas: Personas, tmp_path: Path) -> None:
     book = Workbook()
     sheet = book.active
@@ -288,7 +318,9 @@ def test_a_job_killed_in_the_middle_resumes_after_its_last_batch(
     job = ImportJob.objects.get()
     assert job.status == "running" and job.done_rows == 3 and job.last_row == 4
     assert Customer.objects.filter(legal_name__contains="号测试科技").count() == 3
-    assert not ChangeRecord.objects.filter(object_repr__contains="第4号").exists()
+    # Only the first batch's audit record exists: the second rolled back with its rows.
+    batches = ChangeRecord.objects.filter(verb="import_batch", object_id=str(job.pk))
+    assert [len(r.changes["customers_created"]) for r in batches] == [3]
     monkeypatch.setattr(bulk, "_lineage", real)
     job = services.import_run(job.pk)  # what "Resume" queues
     assert job.status == "done" and job.done_rows == 7 and job.created == 7

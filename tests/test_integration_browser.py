@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from groupcrm.core.actor import Actor
 from groupcrm.core.testing.personas import Personas
 from groupcrm.customers.models import Customer
-from groupcrm.integration.matching import dedup_customers
+from groupcrm.integration.matching import dedup_run
 from groupcrm.integration.models import DuplicatePair, ImportJob, ImportSource
 from groupcrm.integration.services import import_run
 
@@ -77,7 +77,8 @@ def test_steward_imports_two_crms_and_merges_the_duplicates(
     upload(page, base, zoho, "Zoho", "— 华夏金融")
     assert Customer.objects.count() == 12
 
-    dedup_customers(actor=Actor.system("tests"))  # what "Look for duplicates now" queues
+    # What "Look for duplicates now" queues.
+    dedup_run(actor=Actor.system("tests"), entity="customers")
     assert DuplicatePair.objects.count() >= 6
     page.goto(f"{base}/imports/duplicates/")
     card = page.locator("[data-pair]").first

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -23,6 +22,7 @@ from groupcrm.audit.models import ChangeRecord
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import ValidationError
 from groupcrm.core.events import outbox_dispatch
+from groupcrm.core.testing.battery import ui_client
 from groupcrm.core.testing.personas import Personas
 from groupcrm.customers import merge
 from groupcrm.customers import services as customers
@@ -291,8 +291,7 @@ def test_the_360_page_and_api_say_where_each_value_came_from(
     land = Customer.objects.get(uscc=USCC)
     customers.customer_update(actor=personas.actor("mfg_manager"), pk=land.pk, address="上海市")
     outbox_dispatch()
-    client = Client()
-    client.force_login(personas.mfg_manager)
+    client = ui_client(personas, "mfg_manager")
     html = client.get(reverse("customers:detail", args=[land.pk])).content.decode()
     day = timezone.localdate().isoformat()
     website = re.search(r'data-origin="website">([^<]*)<', html)
@@ -324,8 +323,7 @@ def test_the_rules_page_sets_a_rule_and_a_trust_with_an_audit_record(
         trust=80,
         at=timezone.now(),
     )
-    client = Client()
-    client.force_login(personas.admin)
+    client = ui_client(personas, "admin")
     page = client.get(reverse("integration:rules"))
     assert page.status_code == 200
     assert b'data-field="website"' in page.content and "集团ERP" in page.content.decode()
@@ -354,8 +352,7 @@ def test_the_rules_page_sets_a_rule_and_a_trust_with_an_audit_record(
 def test_the_rules_page_refuses_an_unknown_field_or_strategy_and_writes_nothing(
     personas: Personas, data: dict[str, str], field: str
 ) -> None:
-    client = Client()
-    client.force_login(personas.admin)
+    client = ui_client(personas, "admin")
     response = client.post(reverse("integration:rules"), data)
     assert response.status_code == 422
     with translation.override("zh-hans"):
@@ -378,8 +375,7 @@ def test_a_trust_outside_0_to_100_is_refused(
     personas: Personas, two_sources: tuple[ImportSource, ImportSource], trust: str
 ) -> None:
     erp, _fxiaoke = two_sources
-    client = Client()
-    client.force_login(personas.admin)
+    client = ui_client(personas, "admin")
     response = client.post(reverse("integration:source_trust", args=[erp.pk]), {"trust": trust})
     assert response.status_code == 422
     with translation.override("zh-hans"):
@@ -393,8 +389,7 @@ def test_the_rules_page_needs_integration_admin(
     personas: Personas, two_sources: tuple[ImportSource, ImportSource]
 ) -> None:
     erp, _fxiaoke = two_sources
-    am = Client()
-    am.force_login(personas.mfg_am)
+    am = ui_client(personas, "mfg_am")
     assert am.get(reverse("integration:rules")).status_code == 403
     assert (
         am.post(reverse("integration:rules"), {"field": "website", "strategy": "fill"}).status_code
@@ -405,8 +400,7 @@ def test_the_rules_page_needs_integration_admin(
     assert not SurvivorshipRule.objects.exists()
     erp.refresh_from_db()
     assert erp.trust == 80
-    admin = Client()
-    admin.force_login(personas.admin)
+    admin = ui_client(personas, "admin")
     response = admin.post(reverse("integration:source_trust", args=[999999]), {"trust": "1"})
     assert response.status_code == 404
 

@@ -129,16 +129,12 @@ def audit_many(
     return len(records)
 
 
-def created_changes(obj: models.Model) -> dict[str, list[Any]]:
-    return {k: [None, v] for k, v in snapshot(obj).items()}
-
-
 def audit_create(*, actor: Actor, obj: models.Model, verb: str = "") -> ChangeRecord:
     return audit_record(
         actor=actor,
         obj=obj,
         action=ChangeRecord.Action.CREATE,
-        changes=created_changes(obj),
+        changes={k: [None, v] for k, v in snapshot(obj).items()},
         verb=verb,
     )
 

@@ -9,7 +9,9 @@ them afterwards, because COPY returns nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+from typing import Any
 
 from django.db import connection, models
 
@@ -35,6 +37,34 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
+# Fields whose Python value psycopg adapts as it is: no Django conversion per value.
+PLAIN = (
+    models.CharField,
+    models.TextField,
+    models.BigIntegerField,
+    models.IntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.SmallIntegerField,
+    models.BooleanField,
+    models.FloatField,
+    models.DecimalField,
+    models.BigAutoField,
+    models.AutoField,
+    models.ForeignKey,
+)
+
+
+def _value_of(field: models.Field) -> Callable[[models.Model], Any]:
+    if type(field) in PLAIN:  # exactly: subclasses (encrypted text…) convert their values
+        return attrgetter(field.attname)
+    if type(field) in (models.DateField, models.DateTimeField) and not (
+        getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ):
+        return attrgetter(field.attname)
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+
+
 def insert_rows(objs: Sequence[models.Model]) -> None:
     """INSERT new rows of one model (their ``pk`` set or left to the database)."""
     if not objs:
@@ -44,20 +74,12 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
         model._default_manager.bulk_create(objs, batch_size=1000)
         return
     with_pk = objs[0].pk is not None
-    fields = [
-        f
-        for f in model._meta.concrete_fields
-        if not (f.primary_key and not with_pk) and f.column is not None
-    ]
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    values = [_value_of(f) for f in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor under Django's wrapper
         with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row(
-                    [
-                        f.get_db_prep_save(f.pre_save(obj, add=True), connection=connection)
-                        for f in fields
-                    ]
-                )
+                copy.write_row([value(obj) for value in values])

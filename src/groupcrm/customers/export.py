@@ -272,14 +272,15 @@ def clean_filters(entity: str, filters: Any) -> dict[str, str]:
         if value:
             clean[name] = value
     for name in ID_FILTERS:
-        if name in clean and not clean[name].isdigit():
+        # isdecimal, not isdigit: int() refuses digits such as ² that isdigit accepts.
+        if name in clean and not clean[name].isdecimal():
             problems.append(_("%(name)s: enter a whole number.") % {"name": name})
     if "sort" in clean and clean["sort"] not in SORTS:
         problems.append(_("sort: this value is not one of the allowed choices."))
     if "status" in clean and clean["status"] not in Customer.Status.values:
         problems.append(_("status: this value is not one of the allowed choices."))
     customer_id = clean.get("customer_id", "")
-    if customer_id.isdigit() and not Customer.objects.filter(pk=int(customer_id)).exists():
+    if customer_id.isdecimal() and not Customer.objects.filter(pk=int(customer_id)).exists():
         problems.append(_("customer_id: no such customer."))
     if problems:
         raise ValidationError({"filters": problems})
@@ -351,13 +352,20 @@ def file_response(path: Path, name: str, fallback: str) -> FileResponse:
     return response
 
 
+def masked_filters(filters: Mapping[str, str]) -> dict[str, str]:
+    """Filters as the access log and the audit trail keep them: a searched phone number
+    is masked, as it is everywhere outside the search itself."""
+    shown = dict(filters)
+    if PHONE_LIKE.match(shown.get("q", "")):
+        shown["q"] = pii.mask_phone(shown["q"])
+    return shown
+
+
 def export_logged(
     *, actor: Actor, sheet: Sheet, fmt: str, rows: int, filters: Mapping[str, str], job: str = ""
 ) -> AccessRecord:
     """The access record of an export; a searched phone number is masked there too."""
-    shown = dict(filters)
-    if PHONE_LIKE.match(shown.get("q", "")):
-        shown["q"] = pii.mask_phone(shown["q"])
+    shown = masked_filters(filters)
     described = ", ".join(f"{k}={v}" for k, v in sorted(shown.items()))
     return access_record(
         actor=actor,

@@ -162,19 +162,7 @@ def customer_merge(
     survivor.save()
     for merged, _unmerged in MERGE_HOOKS:
         merged(survivor, filled_from, snapshot)
-    record = MergeRecord.objects.create(
-        survivor=survivor,
-        losers=[c.pk for c in losers],
-        snapshot=snapshot,
-        reason=reason.strip()[:200],
-        merged_by=actor.user,
-    )
-    audit_action(
-        actor=actor,
-        obj=survivor,
-        verb="merge",
-        changes={"merged": [c.pk for c in losers], "filled": sorted(filled)},
-    )
+    record = _merge_recorded(actor, survivor, survivor, losers, snapshot, reason, filled)
     for loser in losers:
         audit_action(actor=actor, obj=loser, verb="merged_into", changes={"into": survivor.pk})
     search.reindex([survivor.pk, *[c.pk for c in losers]])
@@ -292,6 +280,33 @@ def customer_unmerge(*, actor: Actor, merge_id: int) -> list[str]:
         payload={"customer_id": survivor.pk, "restored": losers, "merge_id": record.pk},
     )
     return kept
+
+
+def _merge_recorded(
+    actor: Actor,
+    customer: Customer,
+    survivor: models.Model,
+    losers: list[Any],
+    snapshot: dict[str, Any],
+    reason: str,
+    filled: dict[str, Any],
+) -> MergeRecord:
+    """The merge record (kept on ``customer``, what an unmerge reads) and the survivor's
+    audit record naming what merged into it and which of its fields were filled."""
+    record = MergeRecord.objects.create(
+        survivor=customer,
+        losers=[c.pk for c in losers],
+        snapshot=snapshot,
+        reason=reason.strip()[:200],
+        merged_by=actor.user,
+    )
+    audit_action(
+        actor=actor,
+        obj=survivor,
+        verb="merge",
+        changes={"merged": [c.pk for c in losers], "filled": sorted(filled)},
+    )
+    return record
 
 
 def _undoable(actor: Actor, merge_id: int) -> MergeRecord:
@@ -430,20 +445,8 @@ def contact_merge(
     for loser in losers:
         audit_action(actor=actor, obj=loser, verb="merged_into", changes={"into": survivor.pk})
     Contact.objects.filter(pk__in=[c.pk for c in losers]).delete()
-    record = MergeRecord.objects.create(
-        survivor=survivor.customer,
-        losers=[c.pk for c in losers],
-        snapshot=snapshot,
-        reason=reason.strip()[:200],
-        merged_by=actor.user,
-    )
     # Which personal fields were filled is named; their values never enter the trail.
-    audit_action(
-        actor=actor,
-        obj=survivor,
-        verb="merge",
-        changes={"merged": [c.pk for c in losers], "filled": sorted(filled)},
-    )
+    record = _merge_recorded(actor, survivor.customer, survivor, losers, snapshot, reason, filled)
     search.reindex({survivor.customer_id, *(c.customer_id for c in losers)})
     publish(
         actor=actor,

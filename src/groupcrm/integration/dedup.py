@@ -209,29 +209,32 @@ def _comparison(spec: FieldSpec) -> Any:
         # Chinese names are two to four characters: one differing character is a
         # different person more often than a typo, but the same 拼音 is a frequent
         # variant (traditional characters, homophones typed by an input method).
-        return cl.CustomComparison(
-            output_column_name=spec.name,
-            comparison_levels=[
-                cll.NullLevel(spec.name),
-                cll.ExactMatchLevel(spec.name),
-                cll.ExactMatchLevel(f"{spec.name}__pinyin"),
-                cll.JaroWinklerLevel(spec.name, 0.85),
-                cll.ElseLevel(),
-            ],
+        return _levels(
+            spec,
+            cll.ExactMatchLevel(f"{spec.name}__pinyin"),
+            cll.JaroWinklerLevel(spec.name, 0.85),
         )
     if spec.kind == "hierarchy":
-        return cl.CustomComparison(
-            output_column_name=spec.name,
-            comparison_levels=[
-                cll.NullLevel(spec.name),
-                cll.ExactMatchLevel(spec.name),
-                cll.ExactMatchLevel(f"{spec.name}__root"),
-                cll.ElseLevel(),
-            ],
-        )
+        return _levels(spec, cll.ExactMatchLevel(f"{spec.name}__root"))
     if spec.kind in ("address", "text"):
         return cl.JaroWinklerAtThresholds(spec.name, [0.95, 0.85])
     return cl.ExactMatch(spec.name)
+
+
+def _levels(spec: FieldSpec, *between: Any) -> Any:
+    """A comparison of the field: missing, exactly equal, the levels ``between``, else."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(
+        output_column_name=spec.name,
+        comparison_levels=[
+            cll.NullLevel(spec.name),
+            cll.ExactMatchLevel(spec.name),
+            *between,
+            cll.ElseLevel(),
+        ],
+    )
 
 
 def _blocking(config: DedupConfig) -> list[Any]:

@@ -57,7 +57,6 @@ def export_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, exports.export_job_list(actor=request.actor))
     context = {
         "page": page,
-        "jobs": [_shown(job) for job in page.object_list],
         "active": any(job.status in ACTIVE for job in page.object_list),
         "retention_days": settings.EXPORT_RETENTION_DAYS,
     }
@@ -69,7 +68,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
-        "job": _shown(exports.export_job_get(actor=request.actor, pk=pk)),
+        "job": exports.export_job_get(actor=request.actor, pk=pk),
         "retention_days": settings.EXPORT_RETENTION_DAYS,
     }
     if request.htmx and request.htmx.target == "export-progress":
@@ -80,10 +79,3 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     return export.file_response(*exports.export_file(actor=request.actor, pk=pk))
-
-
-def _shown(job: ExportJob) -> ExportJob:
-    """The job with what its templates show but the row does not hold."""
-    job.expired = exports.is_expired(job)  # type: ignore[attr-defined]
-    job.percent = exports.progress_percent(job)  # type: ignore[attr-defined]
-    return job

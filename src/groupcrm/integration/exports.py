@@ -17,8 +17,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from groupcrm.audit.models import AccessRecord
-from groupcrm.audit.services import access_record, audit_create
+from groupcrm.audit.models import AccessRecord, ChangeRecord
+from groupcrm.audit.services import access_record, audit_record, snapshot
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from groupcrm.core.events import publish
@@ -51,17 +51,6 @@ def export_job_get(*, actor: Actor, pk: int) -> ExportJob:
     return job
 
 
-def is_expired(job: ExportJob) -> bool:
-    """Done, but its file has been removed after the retention period."""
-    return job.status == ExportJob.Status.DONE and not job.stored_as
-
-
-def progress_percent(job: ExportJob) -> int:
-    if job.status == ExportJob.Status.DONE:
-        return 100
-    return int(100 * job.done_rows / job.total_rows) if job.total_rows else 0
-
-
 # --- writes ------------------------------------------------------------------------------
 
 
@@ -80,7 +69,10 @@ def export_start(
         bu=actor.bu, owner=actor.user, entity=entity, format=format, filters=clean
     )
     ensure_in_scope(job, actor=actor, action="view")
-    audit_create(actor=actor, obj=job)
+    # The job needs a searched phone number to run; the audit trail keeps it masked.
+    changes = {name: [None, value] for name, value in snapshot(job).items()}
+    changes["filters"] = [None, export.masked_filters(clean)]
+    audit_record(actor=actor, obj=job, action=ChangeRecord.Action.CREATE, changes=changes)
     publish(actor=actor, name="integration.export_queued", payload={"job_id": job.pk})
     if run:
         transaction.on_commit(lambda: _enqueue(job.pk))
@@ -149,7 +141,7 @@ def export_file(*, actor: Actor, pk: int) -> tuple[Path, str, str]:
     """The finished file of the actor's own export (path, file name, ASCII fallback);
     handing it out is logged like any export."""
     job = export_job_get(actor=actor, pk=pk)
-    if is_expired(job):
+    if job.expired:
         raise Conflict(
             _("This export has expired: its file was deleted. Export the list again."),
             code="export_expired",

@@ -5,10 +5,14 @@ ready-made so that a group migrating from them imports without mapping by hand."
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+if TYPE_CHECKING:
+    from groupcrm.integration.models import ImportSource
 
 # Target fields per entity, with their label and whether a file must provide them.
 TARGETS: dict[str, dict[str, tuple[Promise, bool]]] = {
@@ -187,6 +191,12 @@ def suggest(headers: list[str], entity: str, kind: str = "generic") -> dict[str,
                 mapping[target] = column
                 break
     return mapping
+
+
+def mapping_for(source: ImportSource, entity: str, headers: list[str]) -> dict[str, str]:
+    """The mapping an import uses when it brings none of its own: the one saved on the
+    source for the entity, else one suggested from the file's headers."""
+    return source.mappings.get(entity) or suggest(headers, entity, source.kind)
 
 
 def check(mapping: dict[str, str], headers: list[str], entity: str) -> list[str]:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from groupcrm.audit.services import audit_action
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import NotFound, PermissionDenied, ValidationError
+from groupcrm.core.events import publish
 from groupcrm.core.permissions import DataScope
 from groupcrm.customers.merge import CONTACTS, contact_merge, customer_merge
 from groupcrm.customers.models import Contact, Customer, CustomerRelationship, MergeRecord
@@ -30,7 +31,6 @@ from groupcrm.integration.dedup import DedupConfig, FieldSpec, Pair, find_pairs,
 from groupcrm.integration.models import ContactPair, DuplicatePair, PairDecision
 
 CUSTOMERS = "customers"
-ENTITIES = (CUSTOMERS, CONTACTS)
 
 CUSTOMER_CONFIG = DedupConfig(
     fields=[
@@ -175,17 +175,6 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def dedup_customers(*, actor: Actor) -> dict[str, int]:
-    """Score the whole master and refresh the review queue. Decided pairs stay decided;
-    pairs above DEDUP_AUTO_MERGE_THRESHOLD merge at once (into the better record)."""
-    return dedup_run(actor=actor, entity=CUSTOMERS)
-
-
-def dedup_contacts(*, actor: Actor) -> dict[str, int]:
-    """The same over the contacts of all customers: one person recorded twice."""
-    return dedup_run(actor=actor, entity=CONTACTS)
-
-
 def _require_steward(actor: Actor, entity: str) -> Target:
     actor.require("customers", "admin")
     if actor.widest_scope("customers", "admin") != DataScope.GROUP:
@@ -204,6 +193,9 @@ def dedup_start(*, actor: Actor, entity: str) -> None:
 
 
 def dedup_run(*, actor: Actor, entity: str) -> dict[str, int]:
+    """Score every customer (or every contact) and refresh the review queue. Decided
+    pairs stay decided; pairs above DEDUP_AUTO_MERGE_THRESHOLD merge at once (into the
+    better record)."""
     target = _require_steward(actor, entity)
     rows = target.rows()
     active = {str(row["id"]) for row in rows}
@@ -221,44 +213,79 @@ def dedup_run(*, actor: Actor, entity: str) -> dict[str, int]:
     return {"pairs": len(pairs), "new": new, "auto_merged": merged, "labels": len(labels)}
 
 
+STORE_CHUNK = 5000
+
+
 def _store_pairs(actor: Actor, entity: str, pairs: list[Pair]) -> tuple[int, int]:
     """Queue the pairs (refreshing pending ones, leaving decided ones alone) and merge
-    those above the auto-merge threshold. Returns (new pairs, merges)."""
+    those above the auto-merge threshold. Returns (new pairs, merges). A run over a
+    large master finds hundreds of thousands of pairs: they are written a chunk at a
+    time, with one read, one insert and one update per chunk."""
     target = TARGETS[entity]
     model = target.pair_model
-    auto = settings.DEDUP_AUTO_MERGE_THRESHOLD
-    new = merged = 0
-    retired: set[int] = set()  # merged by this run: their other pairs are moot
-    for pair in pairs:
-        left, right = sorted((int(pair.left), int(pair.right)))
-        if {left, right} & retired:
-            continue
+    new = 0
+    now = timezone.now()
+    for start in range(0, len(pairs), STORE_CHUNK):
+        chunk = {
+            tuple(sorted((int(p.left), int(p.right)))): p
+            for p in pairs[start : start + STORE_CHUNK]
+        }
+        lefts = {left for left, _right in chunk}
+        known = {
+            (row.left_id, row.right_id): row
+            for row in model.objects.filter(left_id__in=lefts, right_id__in={r for _l, r in chunk})
+            if (row.left_id, row.right_id) in chunk
+        }
         with transaction.atomic():
-            row, created = model.objects.get_or_create(
-                left_id=left,
-                right_id=right,
-                defaults={
-                    "probability": pair.probability,
-                    "reasons": pair.reasons,
-                    "cluster": pair.cluster,
-                },
-            )
-            if not created and row.status == model.Status.PENDING:
+            fresh = [
+                model(
+                    left_id=left,
+                    right_id=right,
+                    probability=pair.probability,
+                    reasons=pair.reasons,
+                    cluster=pair.cluster,
+                )
+                for (left, right), pair in chunk.items()
+                if (left, right) not in known
+            ]
+            model.objects.bulk_create(fresh, batch_size=1000, ignore_conflicts=True)
+            pending = [row for row in known.values() if row.status == model.Status.PENDING]
+            for row in pending:
+                pair = chunk[(row.left_id, row.right_id)]
                 row.probability, row.reasons, row.cluster = (
                     pair.probability,
                     pair.reasons,
                     pair.cluster,
                 )
-                row.save(update_fields=["probability", "reasons", "cluster", "found_at"])
-            new += created
-        if auto and pair.probability >= auto and row.status == model.Status.PENDING:
-            survivor = target.better(row)
-            pair_decide(
-                actor=actor, pk=row.pk, decision="merge", survivor_id=survivor, entity=entity
+                row.found_at = now
+            model.objects.bulk_update(
+                pending, ["probability", "reasons", "cluster", "found_at"], batch_size=1000
             )
-            retired.add(right if survivor == left else left)
-            merged += 1
-    return new, merged
+        new += len(fresh)
+    return new, _auto_merge(actor, entity, pairs)
+
+
+def _auto_merge(actor: Actor, entity: str, pairs: list[Pair]) -> int:
+    """Merge the pending pairs at or above DEDUP_AUTO_MERGE_THRESHOLD, best first."""
+    auto = settings.DEDUP_AUTO_MERGE_THRESHOLD
+    if not auto:
+        return 0
+    target = TARGETS[entity]
+    model = target.pair_model
+    merged = 0
+    retired: set[int] = set()  # merged by this run: their other pairs are moot
+    for pair in sorted(pairs, key=lambda p: -p.probability):
+        if pair.probability < auto:
+            break
+        left, right = sorted((int(pair.left), int(pair.right)))
+        row = model.objects.filter(left_id=left, right_id=right).first()
+        if {left, right} & retired or row is None or row.status != model.Status.PENDING:
+            continue
+        survivor = target.better(row)
+        pair_decide(actor=actor, pk=row.pk, decision="merge", survivor_id=survivor, entity=entity)
+        retired.add(right if survivor == left else left)
+        merged += 1
+    return merged
 
 
 def review_queue(
@@ -346,4 +373,9 @@ def pair_decide(
     if not (entity == CONTACTS and decision == "merge"):  # else the pair went with the contact
         pair.save()
     audit_action(actor=actor, obj=pair, verb=decision, changes={"status": pair.status})
+    publish(
+        actor=actor,
+        name="integration.pair_decided",
+        payload={"entity": entity, "pair_id": pk, "decision": decision, "status": pair.status},
+    )
     return pair

@@ -41,8 +41,9 @@ class ImportSource(models.Model):
         return self.name
 
 
-class ImportJob(ScopedModel):
-    """One file imported (or tried in a dry run) into a unit, in committed batches."""
+class BackgroundJob(ScopedModel):
+    """What an import and an export share: the unit and the list they concern, and a
+    status and progress that the worker updates and the pages poll."""
 
     class Entity(models.TextChoices):
         CUSTOMERS = "customers", _("Customers")
@@ -54,14 +55,39 @@ class ImportJob(ScopedModel):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    scope_module = "integration"
-
     bu = models.ForeignKey(
         "org.BusinessUnit",
         verbose_name=_("business unit"),
         on_delete=models.PROTECT,
         related_name="+",
     )
+    entity = models.CharField(_("what"), max_length=20, choices=Entity.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    done_rows = models.PositiveIntegerField(_("rows done"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-pk"]
+
+    @property
+    def percent(self) -> int:
+        """How far the job is, 0–100 (a finished job is done whatever it counted)."""
+        if self.status == self.Status.DONE:
+            return 100
+        return min(100, 100 * self.done_rows // self.total_rows) if self.total_rows else 0
+
+
+class ImportJob(BackgroundJob):
+    """One file imported (or tried in a dry run) into a unit, in committed batches."""
+
+    scope_module = "integration"
+
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("started by"),
@@ -71,34 +97,24 @@ class ImportJob(ScopedModel):
     source = models.ForeignKey(
         ImportSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="jobs"
     )
-    entity = models.CharField(_("what"), max_length=20, choices=Entity.choices)
     filename = models.CharField(_("file"), max_length=200)
     stored_as = models.CharField(max_length=300, editable=False)
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)
     mapping = models.JSONField(_("column mapping"), default=dict)
     dry_run = models.BooleanField(_("dry run"), default=False)
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
-    )
-    total_rows = models.PositiveIntegerField(_("rows"), default=0)
-    done_rows = models.PositiveIntegerField(_("rows done"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     matched = models.PositiveIntegerField(_("matched existing"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     # The file row up to which everything is committed: a restarted job goes on after it.
     last_row = models.PositiveIntegerField(default=0, editable=False)
-    error = models.TextField(_("error"), blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     audit_fields: ClassVar[tuple[str, ...]] = ("source", "entity", "filename", "dry_run", "bu")
 
-    class Meta:
+    class Meta(BackgroundJob.Meta):
         verbose_name = _("import job")
         verbose_name_plural = _("import jobs")
-        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.get_status_display()})"
@@ -306,60 +322,39 @@ class FieldSource(models.Model):
         return f"{self.customer_id}.{self.field}"
 
 
-class ExportJob(ScopedModel):
+class ExportJob(BackgroundJob):
     """A customer or contact list written to CSV/XLSX in the background, with the
     viewer's scope and masking as they were when it was asked for."""
-
-    class Entity(models.TextChoices):
-        CUSTOMERS = "customers", _("Customers")
-        CONTACTS = "contacts", _("Contacts")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "XLSX"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
     scope_module = "customers"
 
-    bu = models.ForeignKey(
-        "org.BusinessUnit",
-        verbose_name=_("business unit"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("asked for by"),
         on_delete=models.CASCADE,
         related_name="+",
     )
-    entity = models.CharField(_("what"), max_length=20, choices=Entity.choices)
     format = models.CharField(_("format"), max_length=4, choices=Format.choices)
     filters = models.JSONField(_("filters"), default=dict, blank=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
-    )
-    total_rows = models.PositiveIntegerField(_("rows"), default=0)
-    done_rows = models.PositiveIntegerField(_("rows done"), default=0)
     stored_as = models.CharField(max_length=300, blank=True, editable=False)
-    error = models.TextField(_("error"), blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     audit_fields: ClassVar[tuple[str, ...]] = ("entity", "format", "filters", "bu")
 
-    class Meta:
+    class Meta(BackgroundJob.Meta):
         verbose_name = _("export")
         verbose_name_plural = _("exports")
-        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.get_entity_display()} {self.format} ({self.get_status_display()})"
+
+    @property
+    def expired(self) -> bool:
+        """Done, but its file has been removed after the retention period."""
+        return self.status == self.Status.DONE and not self.stored_as
 
 
 class QualitySnapshot(models.Model):

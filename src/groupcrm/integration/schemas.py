@@ -1,16 +1,21 @@
-"""Ninja schemas of the integration API (imports, sources, mappings, data quality)."""
+"""Ninja schemas of the integration API: imports, sources and mappings, data quality,
+the duplicate review queues, and background exports."""
 
 from datetime import date, datetime
 from typing import Any, Literal
 
+from django.urls import reverse
 from ninja import Field, Schema
 
+from groupcrm.core import pii
 from groupcrm.integration import selectors
+from groupcrm.integration.models import ExportJob
 from groupcrm.org.schemas import Strict
 
 SourceKind = Literal["generic", "zoho", "salesforce", "fxiaoke"]
 Entity = Literal["customers", "contacts"]
 JobStatus = Literal["pending", "running", "done", "failed"]
+PairStatus = Literal["pending", "merged", "distinct", "deferred"]
 
 
 class SourceOut(Schema):
@@ -139,3 +144,129 @@ class QualityOut(Schema):
     owners: list[OwnerQualityOut]
     trend: list[TrendPointOut]
     worst: list[WorstRecordOut]
+
+
+# --- duplicate review queues ---------------------------------------------------------------
+
+
+class Reason(Schema):
+    """How one field compared: Splink's level, its name and the Bayes factor it gave."""
+
+    field: str
+    level: int
+    agreement: Literal["exact", "partial", "differs"]
+    bayes_factor: float
+
+
+class CustomerSide(Schema):
+    id: int
+    legal_name: str
+    uscc: str | None
+    address: str
+    status: str
+
+
+class ContactSide(Schema):
+    """Phones and emails masked, as everywhere outside an explicit reveal."""
+
+    id: int
+    name: str
+    title: str
+    customer_id: int
+    customer_name: str
+    mobile: str
+    email: str
+
+    @staticmethod
+    def resolve_customer_name(obj: Any) -> str:
+        return obj.customer.legal_name
+
+    @staticmethod
+    def resolve_mobile(obj: Any) -> str:
+        return pii.mask_phone(obj.mobile)
+
+    @staticmethod
+    def resolve_email(obj: Any) -> str:
+        return pii.mask_email(obj.email)
+
+
+class PairOut(Schema):
+    id: int
+    probability: float
+    reasons: list[Reason]
+    cluster: str
+    status: str
+    found_at: datetime
+    decided_by_id: int | None
+    decided_at: datetime | None
+
+
+class CustomerPairOut(PairOut):
+    left: CustomerSide
+    right: CustomerSide
+
+
+class ContactPairOut(PairOut):
+    left: ContactSide
+    right: ContactSide
+
+
+class DecideIn(Strict):
+    decision: Literal["merge", "distinct", "defer"]
+    survivor_id: int | None = Field(None, description="With merge: the record to keep.")
+
+
+class DecisionOut(Schema):
+    id: int
+    status: str
+
+
+class RunIn(Strict):
+    entity: Entity
+
+
+class RunOut(Schema):
+    entity: str
+    queued: bool
+
+
+# --- exports -------------------------------------------------------------------------------
+
+
+class ExportIn(Strict):
+    entity: Entity
+    format: Literal["csv", "xlsx"]
+    filters: dict[str, str | int | bool] = Field(
+        default_factory=dict,
+        description=(
+            "The list's filters, as in GET /customers (q, group_grade, stage, industry, "
+            "province, city, bu_id, owner_id, tag, pool, mine, status, sort); contacts also "
+            "take customer_id (one customer's contacts)"
+        ),
+    )
+
+
+class ExportOut(Schema):
+    id: int
+    entity: str
+    format: str
+    filters: dict[str, str]
+    status: str = Field(description="pending, running, done or failed")
+    expired: bool = Field(description="Done, but the file was deleted after the retention period")
+    total_rows: int
+    done_rows: int
+    progress: int = Field(description="Percent done, 0–100")
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+    file_url: str | None = Field(description="Where to download the file once it is ready")
+
+    @staticmethod
+    def resolve_progress(obj: ExportJob) -> int:
+        return obj.percent
+
+    @staticmethod
+    def resolve_file_url(obj: ExportJob) -> Any:
+        if obj.status != ExportJob.Status.DONE or obj.expired:
+            return None
+        return reverse("api:export_file", kwargs={"job_id": obj.pk})

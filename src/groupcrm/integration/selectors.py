@@ -17,7 +17,7 @@ from groupcrm.core.errors import ValidationError
 from groupcrm.core.scoping import scoped_get
 from groupcrm.integration import mapping as mappings
 from groupcrm.integration.models import ImportJob, ImportSource, RowIssue
-from groupcrm.integration.reader import FileError, open_table
+from groupcrm.integration.reader import FileError, Table, open_table
 from groupcrm.org.models import BusinessUnit
 from groupcrm.org.selectors import units_for
 
@@ -70,9 +70,14 @@ class ImportProgress:
     rate: float | None
     eta_seconds: int | None
 
+    @property
+    def eta_minutes(self) -> int | None:
+        """The time left in whole minutes, rounded up, for the job page."""
+        return None if self.eta_seconds is None else -(-self.eta_seconds // 60)
+
 
 def import_progress(job: ImportJob, *, now: dt.datetime | None = None) -> ImportProgress:
-    percent = min(100, 100 * job.done_rows // job.total_rows) if job.total_rows else 0
+    percent = job.percent
     if job.status != ImportJob.Status.RUNNING or not job.started_at or not job.done_rows:
         return ImportProgress(percent, None, None)
     elapsed = ((now or timezone.now()) - job.started_at).total_seconds()
@@ -83,32 +88,45 @@ def import_progress(job: ImportJob, *, now: dt.datetime | None = None) -> Import
     return ImportProgress(percent, round(rate, 1), round(left / rate))
 
 
-def mapping_suggestion(*, actor: Actor, source_id: int, entity: str, path: Path) -> dict[str, Any]:
-    """What an import of this file would map without a mapping of its own (the source's
-    saved mapping for the entity, else one suggested from the headers), and what is wrong
-    with it: lets an integrator prepare a mapping before importing."""
-    actor.require("integration", "create")
+def import_source_for(*, source_id: int, entity: str) -> ImportSource:
+    """The source an import of ``entity`` reads from; field errors for an unknown entity
+    or source (an import and a mapping suggestion check them alike)."""
     if entity not in ImportJob.Entity.values:
         raise ValidationError({"entity": _("Choose one of the offered values.")})
     source = ImportSource.objects.filter(pk=source_id).first()
     if source is None:
         raise ValidationError({"source_id": _("Choose an import source.")})
+    return source
+
+
+def import_table(path: Path) -> tuple[Table, tuple[int, dict[str, str]]]:
+    """The uploaded file as a table, and its first row (already read from ``rows``); a
+    field error on ``file`` when it cannot be read or holds no rows."""
     try:
         table = open_table(path)
         first = next(table.rows, None)
     except FileError as exc:
         raise ValidationError({"file": str(exc)}) from None
-    # Only the headers and one row are needed; closing the started reader releases the file.
-    table.rows.close()
     if first is None:
         raise ValidationError({"file": _("The file has column names but no rows.")})
-    saved = source.mappings.get(entity)
-    chosen = saved or mappings.suggest(table.headers, entity, source.kind)
+    return table, first
+
+
+def mapping_suggestion(*, actor: Actor, source_id: int, entity: str, path: Path) -> dict[str, Any]:
+    """What an import of this file would map without a mapping of its own (the source's
+    saved mapping for the entity, else one suggested from the headers), and what is wrong
+    with it: lets an integrator prepare a mapping before importing."""
+    actor.require("integration", "create")
+    source = import_source_for(source_id=source_id, entity=entity)
+    table, _first = import_table(path)
+    # Only the headers and one row are needed; closing the started reader releases the file.
+    table.rows.close()
+    chosen = mappings.mapping_for(source, entity, table.headers)
     return {
         "headers": table.headers,
         "encoding": table.encoding,
         "mapping": chosen,
-        "saved": bool(saved),
+        "saved": bool(source.mappings.get(entity)),
         "problems": mappings.check(chosen, table.headers, entity),
         "targets": [
             {"field": field, "label": str(label), "required": required}

@@ -29,7 +29,7 @@ from groupcrm.customers import services as customers
 from groupcrm.customers.models import Customer
 from groupcrm.customers.normalize import normalize_company_name, normalize_uscc
 from groupcrm.customers.selectors import MASKS
-from groupcrm.integration import bulk, survivorship
+from groupcrm.integration import bulk, selectors, survivorship
 from groupcrm.integration import mapping as mappings
 from groupcrm.integration.models import ImportJob, ImportSource, RowIssue, SourceRecord
 from groupcrm.integration.reader import FileError, open_table
@@ -59,6 +59,7 @@ def source_create(
         raise Conflict(_("A source with this name already exists."), code="source_exists")
     source = ImportSource.objects.create(name=name, kind=kind, trust=trust)
     audit_create(actor=actor, obj=source)
+    publish(actor=actor, name="integration.source_created", payload={"source_id": source.pk})
     return source
 
 
@@ -77,27 +78,13 @@ def import_start(
 ) -> ImportJob:
     """Check the file and its mapping, keep a copy, and queue the job (``run``)."""
     actor.require("integration", "create")
-    if entity not in ImportJob.Entity.values:
-        raise ValidationError({"entity": _("Choose one of the offered values.")})
-    source = ImportSource.objects.filter(pk=source_id).first()
-    if source is None:
-        raise ValidationError({"source_id": _("Choose an import source.")})
+    source = selectors.import_source_for(source_id=source_id, entity=entity)
     unit = BusinessUnit.objects.filter(pk=bu_id, is_active=True).first()
     if unit is None:
         raise ValidationError({"bu_id": _("Choose an active business unit.")})
-    try:
-        table = open_table(path)
-    except FileError as exc:
-        raise ValidationError({"file": str(exc)}) from None
-    first = next(table.rows, None)
-    if first is None:
-        raise ValidationError({"file": _("The file has column names but no rows.")})
+    table, _first = selectors.import_table(path)
     total = 1 + sum(1 for _row in table.rows)  # for progress and the ETA
-    chosen = (
-        mapping
-        or source.mappings.get(entity)
-        or mappings.suggest(table.headers, entity, source.kind)
-    )
+    chosen = mapping or mappings.mapping_for(source, entity, table.headers)
     problems = mappings.check(chosen, table.headers, entity)
     if problems:
         raise ValidationError({"mapping": problems}, extra={"headers": table.headers})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from groupcrm.core.errors import ValidationError
 from groupcrm.core.permissions import DataScope
 from groupcrm.core.ui import apply_errors, paginate, submit
+from groupcrm.customers import export
 from groupcrm.customers.selectors import masked
 from groupcrm.integration import matching, quality, selectors, services, survivorship
 from groupcrm.integration.forms import ImportForm, SourceForm
@@ -75,7 +75,11 @@ def job_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors.import_job_get(actor=request.actor, pk=pk)
-    context = {"job": job, "issues": paginate(request, selectors.row_issues(job=job))}
+    context = {
+        "job": job,
+        "progress": selectors.import_progress(job),
+        "issues": paginate(request, selectors.row_issues(job=job)),
+    }
     if request.htmx and request.htmx.target == "job-progress":
         return render(request, "integration/_progress.html", context)
     return render(request, "integration/job.html", context)
@@ -83,26 +87,11 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def job_report(request: HttpRequest, pk: int) -> HttpResponse:
-    """The refused rows with their values and an error column, as XLSX."""
-    from openpyxl import Workbook
-
+    """The refused rows with their values and an error column, as XLSX (logged)."""
     job = selectors.import_job_get(actor=request.actor, pk=pk)
     services.report_downloaded(actor=request.actor, job=job)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Rejected rows"))
-    issues = list(selectors.row_issues(job=job))
-    columns = list(dict.fromkeys(k for issue in issues for k in issue.values))
-    sheet.append([_("Row"), _("Error"), _("Imported anyway"), *columns])
-    for issue in issues:
-        sheet.append(
-            [issue.row, issue.reason, _("yes") if issue.imported else _("no")]
-            + [issue.values.get(c, "") for c in columns]
-        )
-    out = io.BytesIO()
-    book.save(out)
     response = HttpResponse(
-        out.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        selectors.import_report_xlsx(job=job), content_type=export.CONTENT_TYPES["xlsx"]
     )
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.xlsx"'
     return response
@@ -188,7 +177,7 @@ def duplicate_decide(
         actor=request.actor,
         pk=pk,
         decision=request.POST.get("decision", ""),
-        survivor_id=int(survivor) if survivor.isdigit() else None,
+        survivor_id=int(survivor) if survivor.isdecimal() else None,
         entity=entity,
     )
     messages.success(request, _("Decision saved."))

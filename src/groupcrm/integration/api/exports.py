@@ -14,7 +14,7 @@ from ninja.responses import Status
 from groupcrm.core.api_support import PagePagination, actor_of
 from groupcrm.customers import export
 from groupcrm.integration import exports
-from groupcrm.integration.export_schemas import ExportIn, ExportOut
+from groupcrm.integration.schemas import ExportIn, ExportOut
 
 router = Router(tags=["integration"])
 

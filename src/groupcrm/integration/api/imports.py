@@ -19,6 +19,7 @@ from ninja.responses import Status
 
 from groupcrm.core.api_support import PagePagination, actor_of
 from groupcrm.core.errors import ValidationError
+from groupcrm.customers import export
 from groupcrm.integration import quality, reader, selectors, services
 from groupcrm.integration.schemas import (
     Entity,
@@ -32,8 +33,6 @@ from groupcrm.integration.schemas import (
 )
 
 router = Router(tags=["integration"])
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @contextmanager
@@ -171,7 +170,9 @@ def import_report(request: HttpRequest, job_id: int) -> HttpResponse:
     actor = actor_of(request)
     job = selectors.import_job_get(actor=actor, pk=job_id)
     services.report_downloaded(actor=actor, job=job)
-    response = HttpResponse(selectors.import_report_xlsx(job=job), content_type=XLSX)
+    response = HttpResponse(
+        selectors.import_report_xlsx(job=job), content_type=export.CONTENT_TYPES["xlsx"]
+    )
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.xlsx"'
     return response
 
