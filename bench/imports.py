@@ -58,10 +58,14 @@ PLACES = [
     ("厦门", "福建省厦门市思明区鹭江道"),
     ("合肥", "安徽省合肥市蜀山区长江西路"),
 ]
-# Characters of brand names (字号): two or three of them make about a million names.
+# Characters of brand names (字号): three of them make millions of names, so distinct
+# companies rarely share a brand, as in a real register.
 BRAND = (
     "华润长江东方昆仑泰山黄河珠江天山峨眉洞庭宏达恒信鼎盛瑞丰金源银河远航博雅卓越海纳"
     "百川中科星辰汇通安泰新元明德永辉嘉禾德信正大同创蓝海青云晨光锦程富春鸿运"
+    "振兴腾飞凯旋盛世龙凤麒麟龟鹤松柏梅兰竹菊春夏秋冬丰收吉祥如意福寿康宁和平"
+    "友谊光明胜利前进红旗先锋开拓创新科技实业精工智能数码信息网络云端天地人和"
+    "佳美优品联合集成万通千里百合九州八方七星六合五洲四海三江两岸一帆"
 )
 TRADES = [
     ("精密机械", "3484"),
@@ -122,7 +126,7 @@ def generate(path: Path, rows: int, seed: int = 11) -> list[tuple[str, str]]:
                 continue
             while True:
                 place, street = rng.choice(PLACES)
-                brand = "".join(rng.sample(BRAND, rng.choice((2, 2, 3))))
+                brand = "".join(rng.sample(BRAND, rng.choice((3, 3, 4))))
                 trade, industry = rng.choice(TRADES)
                 name = f"{place if rng.random() < 0.5 else ''}{brand}{trade}{rng.choice(FORMS)}"
                 if name not in seen:

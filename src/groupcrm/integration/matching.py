@@ -209,7 +209,12 @@ def dedup_run(*, actor: Actor, entity: str) -> dict[str, int]:
         for pair in find_pairs(frame(rows, "id", target.config), target.config, labels)
         if pair.left in active and pair.right in active
     ]
+    started = timezone.now()
     new, merged = _store_pairs(actor, entity, pairs)
+    # Pending pairs this run no longer predicts (records changed since) leave the queue.
+    target.pair_model.objects.filter(
+        status=PairDecision.Status.PENDING, found_at__lt=started
+    ).delete()
     return {"pairs": len(pairs), "new": new, "auto_merged": merged, "labels": len(labels)}
 
 
