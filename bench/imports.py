@@ -300,10 +300,11 @@ def run_dedup() -> dict[str, float]:
     }
 
 
-def score(truth: list[tuple[str, str]]) -> dict[str, float]:
-    """Precision, recall and F1 of what the import and the dedup found together: a known
-    duplicate counts as found when both rows landed on one record (matched at import by
-    their credit code) or when their records form a candidate pair."""
+def score(truth: list[tuple[str, str]], threshold: float) -> dict[str, float]:
+    """Precision, recall and F1 of what the import and the dedup found together, with the
+    pairs at or above ``threshold``: a known duplicate counts as found when both rows
+    landed on one record (matched at import by their credit code) or when their records
+    form a candidate pair."""
     from groupcrm.integration.models import DuplicatePair, ImportJob, SourceRecord
 
     record_of = dict(
@@ -312,7 +313,10 @@ def score(truth: list[tuple[str, str]]) -> dict[str, float]:
         )
     )
     pairs = {
-        frozenset(p) for p in DuplicatePair.objects.values_list("left_id", "right_id").iterator()
+        frozenset(p)
+        for p in DuplicatePair.objects.filter(probability__gte=threshold)
+        .values_list("left_id", "right_id")
+        .iterator()
     }
     same_record = 0
     found_pairs: set[frozenset[int]] = set()
@@ -328,7 +332,7 @@ def score(truth: list[tuple[str, str]]) -> dict[str, float]:
             found_pairs.add(frozenset((a, b)))
     true_positive = same_record + len(found_pairs)
     # Every pair the dedup proposed that is not a known duplicate is a false positive
-    # (the generator's distinct companies all have different names).
+    # (the generator's distinct companies all have different brand names).
     false_positive = len(pairs) - len(found_pairs)
     precision = true_positive / (true_positive + false_positive) if true_positive else 0.0
     recall = true_positive / detectable if detectable else 0.0
@@ -405,16 +409,15 @@ def main() -> None:
             f"batch dedup of the master: {dedup['seconds']:.0f} s, {dedup['pairs']:,} pairs, "
             f"peak memory {dedup['peak_mb']:,.0f} MB"
         )
-        quality = score(truth)
-        print(
-            f"known duplicates: {quality['known']:,}; matched at import by credit code "
-            f"{quality['matched_at_import']:,}; found by the dedup {quality['found_by_dedup']:,} "
-            f"of {quality['proposed_pairs']:,} proposed pairs"
-        )
-        print(
-            f"precision {quality['precision']:.3f}, recall {quality['recall']:.3f}, "
-            f"F1 {quality['f1']:.3f}"
-        )
+        for threshold in (0.5, 0.8, 0.9, 0.95, 0.99):
+            quality = score(truth, threshold)
+            print(
+                f"pairs ≥ {threshold}: {quality['proposed_pairs']:,} proposed, "
+                f"{quality['found_by_dedup']:,} known duplicates among them "
+                f"(+{quality['matched_at_import']:,} matched at import by credit code, "
+                f"of {quality['known']:,}): precision {quality['precision']:.3f}, "
+                f"recall {quality['recall']:.3f}, F1 {quality['f1']:.3f}"
+            )
 
 
 if __name__ == "__main__":

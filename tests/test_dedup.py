@@ -206,6 +206,7 @@ def test_the_master_queue_merges_and_remembers_decisions(personas) -> None:  # t
     assert DuplicatePair.objects.get(pk=second.pk).status == "distinct"
     page = Client()
     page.force_login(personas.admin)
-    html = page.get("/imports/duplicates/").content.decode()
+    html = page.get("/imports/duplicates/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert 'data-testid="keep-left"' in html
+    assert "名称 · 相同" in html and "name · exact" not in html  # reasons as people say them
     assert page.get("/imports/duplicates/?status=distinct").status_code == 200

@@ -16,7 +16,7 @@ from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from groupcrm.audit.models import ChangeRecord
-from groupcrm.core.errors import ValidationError
+from groupcrm.core.errors import PermissionDenied, ValidationError
 from groupcrm.core.testing.personas import Personas
 from groupcrm.customers.models import Contact, Customer, CustomerRelationship
 from groupcrm.integration import bulk, services
@@ -113,15 +113,17 @@ def test_a_zoho_export_imports_with_parents_in_any_order_and_a_report(
     assert rels[land.pk].owner == personas.mfg_am
     assert rels[group.pk].owner is None  # fin_am is not in 华夏制造: the unit's pool
     assert rels[branch.pk].owner is None
-    [issue] = RowIssue.objects.filter(job=job)
+    [issue] = RowIssue.objects.filter(job=job, imported=False)
     assert issue.row == 5 and "employees" in issue.reason and issue.external_id == "zcrm_4"
+    [warning] = RowIssue.objects.filter(job=job, imported=True)  # said, not silent
+    assert warning.external_id == "zcrm_1" and "fin_am" in warning.reason
     assert SourceRecord.objects.get(external_id="zcrm_2").customer == land
     client = Client()
     client.force_login(personas.mfg_manager)
     response = client.get(reverse("integration:report", args=[job.pk]))
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1][0] == 5 and "employees" in rows[1][1]
+    assert [r[0] for r in rows[1:]] == [4, 5] and "employees" in rows[2][1]
     assert client.get(reverse("integration:job", args=[job.pk])).status_code == 200
 
 
@@ -193,6 +195,25 @@ def test_a_gbk_fxiaoke_export_and_its_contacts(personas: Personas, tmp_path: Pat
     assert AccessRecord.objects.filter(kind="export", object_id=str(job.pk)).exists()
 
 
+def import_as_fin_manager(
+    personas: Personas,
+    source: ImportSource,
+    headers: list[str],
+    rows: list[list[str]],
+    tmp_path: Path,
+) -> ImportJob:
+    job = services.import_start(
+        actor=personas.actor("fin_manager"),
+        source_id=source.pk,
+        bu_id=personas.units["fin"].pk,
+        entity="customers",
+        path=write_csv(tmp_path / "fin.csv", headers, rows),
+        filename="fin.csv",
+        run=False,
+    )
+    return services.import_run(job.pk)
+
+
 @pytest.mark.django_db
 def test_an_import_leaves_a_customer_of_other_units_as_it_is(
     personas: Personas, tmp_path: Path
@@ -203,17 +224,8 @@ def test_an_import_leaves_a_customer_of_other_units_as_it_is(
     customer = Customer.objects.get(uscc="91350100M000100Y43")
     source = ImportSource.objects.create(name="金融 CRM", kind="fxiaoke")
     rows = [["F-9", "长江精密机械有限公司", "91350100M000100Y43", "www.changjiang.cn", ""]]
-    job = services.import_run(
-        services.import_start(
-            actor=personas.actor("fin_manager"),
-            source_id=source.pk,
-            bu_id=personas.units["fin"].pk,
-            entity="customers",
-            path=write_csv(tmp_path / "fin.csv", headers, rows),
-            filename="fin.csv",
-            run=False,
-        ).pk
-    )
+    with translation.override("en"):
+        job = import_as_fin_manager(personas, source, headers, rows, tmp_path)
     customer.refresh_from_db()
     # Only units engaged with a customer change its golden record; the import still
     # starts the importing unit's relationship and says why nothing else changed.
@@ -249,7 +261,7 @@ def test_a_dry_run_checks_everything_and_writes_nothing(personas: Personas, tmp_
     assert job.status == "done" and (job.created, job.rejected) == (3, 1)
     assert Customer.objects.count() == customers_before
     assert not SourceRecord.objects.exists()
-    assert RowIssue.objects.filter(job=job).count() == 1
+    assert RowIssue.objects.filter(job=job, imported=False).count() == 1  # + one warning
     real = services.import_again(actor=personas.actor("mfg_manager"), job=job)
     real = services.import_run(real.pk)
     assert not real.dry_run and real.created == 3
@@ -425,3 +437,66 @@ def test_data_quality_per_unit_and_owner_rises_when_records_are_completed(
     page = Client()
     page.force_login(personas.mfg_manager)
     assert page.get(reverse("integration:quality")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_job_runs_once_at_a_time_and_its_upload_copy_goes_when_done(
+    personas: Personas, tmp_path: Path
+) -> None:
+    source = ImportSource.objects.create(name="Zoho", kind="zoho")
+    job = services.import_start(
+        actor=personas.actor("mfg_manager"),
+        source_id=source.pk,
+        bu_id=personas.units["mfg"].pk,
+        entity="customers",
+        path=zoho_file(tmp_path),
+        filename="a.csv",
+        run=False,
+    )
+    with services.job_lock(job.pk) as mine:
+        assert mine  # a worker runs it: "Resume" pressed meanwhile changes nothing
+        assert services.import_run(job.pk).status == "pending"
+        assert not Customer.objects.exists()
+    job = services.import_run(job.pk)
+    assert job.status == "done" and job.created == 3
+    assert not Path(job.stored_as).exists()
+
+
+@pytest.mark.django_db
+def test_a_file_unreadable_after_its_first_megabyte_is_refused_at_once(
+    personas: Personas, tmp_path: Path
+) -> None:
+    path = tmp_path / "big.csv"
+    good = "".join(f"id{i},第{i}号测试有限公司\n" for i in range(60_000)).encode()
+    path.write_bytes(b"Record Id,Account Name\n" + good + b"id-x,\xff\xfe\xfa\n")
+    with pytest.raises(ValidationError) as raised:
+        start(personas, path)
+    assert "file" in raised.value.fields and not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_job_stopped_by_a_domain_error_says_why_and_can_resume(
+    personas: Personas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = ImportSource.objects.create(name="Zoho", kind="zoho")
+    job = services.import_start(
+        actor=personas.actor("mfg_manager"),
+        source_id=source.pk,
+        bu_id=personas.units["mfg"].pk,
+        entity="customers",
+        path=zoho_file(tmp_path),
+        filename="a.csv",
+        run=False,
+    )
+    real = bulk.customer_batch
+
+    def refused(*args: Any, **kwargs: Any) -> bulk.BatchResult:
+        raise PermissionDenied()
+
+    monkeypatch.setattr(bulk, "customer_batch", refused)
+    with pytest.raises(ValidationError):
+        services.import_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error
+    monkeypatch.setattr(bulk, "customer_batch", real)
+    assert services.import_run(job.pk).status == "done"

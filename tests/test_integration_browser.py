@@ -1,6 +1,7 @@
 """Data integration in real headless Chromium: a data steward imports a 纷享销客 export
 into one unit and a Zoho export of the same companies into another, finds the duplicates
-with their reasons, merges one pair and undoes the merge."""
+with their reasons, merges two pairs, sees the data-quality score rise and undoes one
+merge."""
 
 from __future__ import annotations
 
@@ -47,6 +48,13 @@ def upload(page: Page, base: str, path: Path, source: str, unit: str) -> None:
     expect(page.locator("[data-status]")).to_have_attribute("data-status", "done")
 
 
+def manufacturing_score(page: Page, base: str) -> float:
+    """华夏制造's average data-quality score on the quality page."""
+    page.goto(f"{base}/imports/quality/")
+    row = page.get_by_test_id("quality-units").locator("tr", has_text="华夏制造")
+    return float(row.locator("td").nth(2).inner_text())
+
+
 def test_steward_imports_two_crms_and_merges_the_duplicates(
     page: Page, live_server, personas: Personas, sign_in, tmp_path: Path
 ) -> None:
@@ -62,11 +70,12 @@ def test_steward_imports_two_crms_and_merges_the_duplicates(
         ],
         "gb18030",
     )
+    # The other CRM knows the industry: a merge fills it into the kept record.
     zoho = write(
         tmp_path / "Accounts.csv",
-        ["Record Id", "Account Name", "Billing Street"],
+        ["Record Id", "Account Name", "Billing Street", "Industry"],
         [
-            [f"z{i}", f"{n} 有限责任公司", f"上海市浦东新区张江路{i + 1}号"]
+            [f"z{i}", f"{n} 有限责任公司", f"上海市浦东新区张江路{i + 1}号", "房地产业"]
             for i, n in enumerate(companies)
         ],
         "utf-8",
@@ -80,18 +89,21 @@ def test_steward_imports_two_crms_and_merges_the_duplicates(
     # What "Look for duplicates now" queues.
     dedup_run(actor=Actor.system("tests"), entity="customers")
     assert DuplicatePair.objects.count() >= 6
-    page.goto(f"{base}/imports/duplicates/")
-    card = page.locator("[data-pair]").first
-    expect(card).to_contain_text("有限公司")
-    expect(card.locator(".badge").first).to_be_visible()  # the reasons
-    card.get_by_test_id("keep-left").click()
-    expect(page.locator(".alert-success")).to_be_visible()
-    assert Customer.objects.filter(status="merged").count() == 1
-    survivor = Customer.objects.get(pk=Customer.objects.get(status="merged").merged_into_id)
+    before = manufacturing_score(page, base)
+    for merged in (1, 2):
+        page.goto(f"{base}/imports/duplicates/")
+        card = page.locator("[data-pair]").first
+        expect(card).to_contain_text("有限公司")
+        expect(card.locator(".badge").first).to_be_visible()  # the reasons
+        card.get_by_test_id("keep-left").click()
+        expect(page.locator(".alert-success")).to_be_visible()
+        assert Customer.objects.filter(status="merged").count() == merged
+    assert manufacturing_score(page, base) > before
+    survivor = Customer.objects.get(pk=Customer.objects.filter(status="merged")[0].merged_into_id)
 
     page.goto(f"{base}/customers/{survivor.pk}/")
     expect(page.locator("#relationships")).to_contain_text("华夏制造")
     expect(page.locator("#relationships")).to_contain_text("华夏金融")
     page.get_by_test_id("unmerge").click()
     expect(page.locator(".alert-success")).to_be_visible()
-    assert not Customer.objects.filter(status="merged").exists()
+    assert Customer.objects.filter(status="merged").count() == 1

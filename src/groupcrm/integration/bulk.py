@@ -86,6 +86,8 @@ class Row:
     # updates the record that one creates.
     same_as: Row | None = None
     outcome: str = ""
+    # Values that could not be used although the row was imported, said on its report.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -139,10 +141,18 @@ def parse_row(job: ImportJob, number: int, values: dict[str, str]) -> Row:
         raw["employees"] = _number(raw["employees"], "employees", integer=True)
     if "annual_revenue" in raw:
         raw["annual_revenue"] = _number(raw["annual_revenue"], "annual_revenue")
+    notes = []
     if "industry" in raw:
-        raw["industry"] = _industry(raw["industry"])
+        given, raw["industry"] = raw["industry"], _industry(raw["industry"])
+        if not raw["industry"]:
+            notes.append(
+                _("Industry “%(value)s” is not in the national classification: left empty.")
+                % {"value": given}
+            )
     if "group_grade" in raw:
-        raw["group_grade"] = GRADES.get(raw["group_grade"].lower(), "")
+        given, raw["group_grade"] = raw["group_grade"], GRADES.get(raw["group_grade"].lower(), "")
+        if not raw["group_grade"]:
+            notes.append(_("Group grade “%(value)s” is unknown: left empty.") % {"value": given})
     tags = None
     if "tags" in raw:
         tags = [t for t in re.split(r"[,，;；、]", raw["tags"]) if t.strip()]
@@ -155,7 +165,9 @@ def parse_row(job: ImportJob, number: int, values: dict[str, str]) -> Row:
         raise ValidationError(errors)
     if tags is not None:
         tags = fields.pop("tags")
-    return Row(number, values, external_id, owner, {k: v for k, v in fields.items() if v}, tags)
+    row = Row(number, values, external_id, owner, {k: v for k, v in fields.items() if v}, tags)
+    row.notes = notes
+    return row
 
 
 class _Owners:
@@ -210,6 +222,7 @@ def customer_batch(
         addresses, parse_regions([r.fields["address"] for r in addresses]), strict=True
     ):
         row.region = region
+    result.warnings += [(row.number, row.values, note) for row in rows for note in row.notes]
     new, existing = _match(job, rows, result)
     created = _create(actor, job, new)
     for row, customer in zip(new, created, strict=True):
@@ -427,6 +440,18 @@ def _relationships(
             continue
         have.add(customer.pk)
         owner_id = wanted[customer.pk]
+        if row.owner and not owner_id:
+            result.warnings.append(
+                (
+                    row.number,
+                    row.values,
+                    _(
+                        "Imported into the public pool: “%(name)s” is not an active member of "
+                        "%(unit)s."
+                    )
+                    % {"name": row.owner, "unit": job.bu.name},
+                )
+            )
         if owner_id and owned.get(owner_id, 0) >= limit:
             result.warnings.append(
                 (

@@ -204,15 +204,7 @@ def _comparison(spec: FieldSpec) -> Any:
     import splink.comparison_library as cl
 
     if spec.kind == "company_name":
-        # Similarity on the base name (no legal form, no branch): on whole names the
-        # long shared tail (…科技有限公司) makes unrelated companies look alike.
-        base = f"{spec.name}__base"
-        return _levels(
-            spec,
-            cll.ExactMatchLevel(base),
-            cll.JaroWinklerLevel(base, 0.92),
-            cll.JaroWinklerLevel(base, 0.85),
-        )
+        return cl.JaroWinklerAtThresholds(spec.name, [0.97, 0.9, 0.8])
     if spec.kind == "person_name":
         # Chinese names are two to four characters: one differing character is a
         # different person more often than a typo, but the same 拼音 is a frequent

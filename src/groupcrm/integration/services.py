@@ -6,6 +6,8 @@ twice. Re-importing a file updates instead of duplicating: rows are matched by
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +38,8 @@ from groupcrm.integration.reader import FileError, open_table
 from groupcrm.org.models import BusinessUnit
 
 BATCH = 1000
+# Arbitrary constant: the PostgreSQL advisory lock space of running import jobs.
+JOB_LOCK_KEY = 7_316_002
 PROGRESS_FIELDS = ("total_rows", "done_rows", "created", "updated", "matched", "rejected")
 
 
@@ -83,7 +87,12 @@ def import_start(
     if unit is None:
         raise ValidationError({"bu_id": _("Choose an active business unit.")})
     table, _first = selectors.import_table(path)
-    total = 1 + sum(1 for _row in table.rows)  # for progress and the ETA
+    try:
+        # Every row is read once here: for progress and the ETA, and so that a file
+        # that turns unreadable after its first megabyte is refused now, not halfway.
+        total = 1 + sum(1 for _row in table.rows)
+    except FileError as exc:
+        raise ValidationError({"file": str(exc)}) from None
     chosen = mapping or mappings.mapping_for(source, entity, table.headers)
     problems = mappings.check(chosen, table.headers, entity)
     if problems:
@@ -124,13 +133,47 @@ class _DryRun(Exception):
 
 
 def import_run(job_id: int, *, progress: Any = None) -> ImportJob:
-    """Run (or resume) a job. ``progress(job)`` is called after each committed batch."""
+    """Run (or resume) a job. ``progress(job)`` is called after each committed batch.
+    A job another worker is running already is left to it."""
     job = ImportJob.objects.select_related("source", "bu", "owner").get(pk=job_id)
     if job.status == ImportJob.Status.DONE:
         return job
+    with job_lock(job.pk) as mine:
+        if not mine:
+            return job
+        return _run(job, progress)
+
+
+@contextlib.contextmanager
+def job_lock(job_id: int) -> Iterator[bool]:
+    """Whether this process may run the job: one runner at a time, released when the
+    runner ends, however it ends (a killed worker's job can be resumed at once).
+    PostgreSQL: a session advisory lock, good across machines; SQLite (one machine):
+    an exclusive lock on a file beside the job's copy of the upload."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_LOCK_KEY, job_id])
+            mine = cursor.fetchone()[0]
+        try:
+            yield mine
+        finally:
+            if mine:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK_KEY, job_id])
+        return
+    with (import_dir() / f"job-{job_id}.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def _run(job: ImportJob, progress: Any) -> ImportJob:
     actor = Actor(job.owner, request_id=f"import-{job.pk}")
     ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.RUNNING, started_at=job.started_at or timezone.now()
+        status=ImportJob.Status.RUNNING, started_at=job.started_at or timezone.now(), error=""
     )
     try:
         table = open_table(Path(job.stored_as))
@@ -151,12 +194,24 @@ def import_run(job_id: int, *, progress: Any = None) -> ImportJob:
             _run_rows(job, actor, table.rows, None, progress)
             if job.entity == ImportJob.Entity.CUSTOMERS:
                 _link_parents(job, actor)
-    except FileError as exc:
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=str(exc))
-        raise ValidationError({"file": str(exc)}) from None
+    except (FileError, DomainError) as exc:
+        # What was committed stays (whole batches); the job says why it stopped and
+        # can be resumed after the cause is fixed.
+        message = str(exc) if isinstance(exc, FileError) else _issue(job, 0, {}, exc).reason
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=message)
+        raise ValidationError({"file": message}) from None
+    except Exception:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED,
+            error=_("The import stopped on an internal error; resume it to go on."),
+        )
+        raise
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.DONE, finished_at=timezone.now()
     )
+    if not job.dry_run:
+        # The copy of the upload is no longer needed (a dry run's is: "import for real").
+        Path(job.stored_as).unlink(missing_ok=True)
     job.refresh_from_db()
     return job
 
