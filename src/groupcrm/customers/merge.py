@@ -40,7 +40,7 @@ from groupcrm.customers.models import (
     Follow,
     MergeRecord,
 )
-from groupcrm.customers.services import _index, ensure_reach
+from groupcrm.customers.services import _index, derive_customer, ensure_reach
 
 # Rows pointing at a customer through a plain foreign key: (app_label.Model, field).
 MERGE_LINKS: list[tuple[str, str]] = [
@@ -159,6 +159,7 @@ def customer_merge(
     for name, value in filled.items():
         setattr(survivor, name, value)
     snapshot["filled"] = {k: to_json(v) for k, v in filled.items()}
+    derive_customer(survivor)  # the filled gaps raise its data quality
     survivor.save()
     for merged, _unmerged in MERGE_HOOKS:
         merged(survivor, filled_from, snapshot)
@@ -238,6 +239,7 @@ def customer_unmerge(*, actor: Actor, merge_id: int) -> list[str]:
             setattr(survivor, name, _field_value(name, snap["survivor"].get(name)))
         else:
             kept.append(name)
+    derive_customer(survivor)
     survivor.save()
     restored = [name for name in snap.get("filled", {}) if name not in kept]
     for _merged, unmerged in MERGE_HOOKS:
