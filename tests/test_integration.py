@@ -500,3 +500,18 @@ def test_a_job_stopped_by_a_domain_error_says_why_and_can_resume(
     assert job.status == "failed" and job.error
     monkeypatch.setattr(bulk, "customer_batch", real)
     assert services.import_run(job.pk).status == "done"
+
+
+@pytest.mark.django_db
+def test_a_different_legal_name_is_not_imported_but_said(
+    personas: Personas, tmp_path: Path
+) -> None:
+    headers = ["客户编号", "客户名称", "统一社会信用代码"]
+    first = [["FX001", "长江精密机械有限公司", "91350100M000100Y43"]]
+    start(personas, write_csv(tmp_path / "a.csv", headers, first), kind="fxiaoke")
+    renamed = [["FX001", "长江精工有限公司", "91350100M000100Y43"]]
+    with translation.override("en"):
+        job = start(personas, write_csv(tmp_path / "b.csv", headers, renamed), kind="fxiaoke")
+    assert Customer.objects.get().legal_name == "长江精密机械有限公司"  # four eyes first
+    warning = RowIssue.objects.get(job=job)
+    assert warning.imported and "change request" in warning.reason

@@ -38,7 +38,7 @@ from groupcrm.core.errors import DomainError, PermissionDenied, ValidationError
 from groupcrm.core.events import publish
 from groupcrm.core.permissions import DataScope
 from groupcrm.customers import search
-from groupcrm.customers.models import Customer, CustomerRelationship
+from groupcrm.customers.models import ChangeRequest, Customer, CustomerRelationship
 from groupcrm.customers.normalize import parse_regions
 from groupcrm.customers.reference import DIVISIONS, is_industry
 from groupcrm.customers.services import clean_customer, derive_customer, pool_rule, set_tags
@@ -378,6 +378,23 @@ def _update(
                 )
             )
             continue
+        guarded = [
+            str(Customer._meta.get_field(name).verbose_name)
+            for name in ChangeRequest.APPROVAL_FIELDS
+            if row.fields.get(name) and row.fields[name] != getattr(customer, name)
+        ]
+        if guarded:
+            result.warnings.append(
+                (
+                    row.number,
+                    row.values,
+                    _(
+                        "Not changed: %(fields)s differ from the master record and change only "
+                        "through a change request approved by a second person."
+                    )
+                    % {"fields": "、".join(guarded)},
+                )
+            )
         changes = survive(customer, row.fields)
         tags_changed = row.tags is not None and sorted(row.tags) != sorted(
             customer.tags.values_list("name", flat=True)

@@ -1,4 +1,5 @@
-"""groupcrm import PATH --source NAME [--bu CODE] [--entity customers|contacts] [--dry-run]"""
+"""groupcrm import PATH --source NAME --bu CODE [--entity customers|contacts] [--dry-run]
+groupcrm import --resume JOB"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import DomainError
 from groupcrm.integration.models import ImportJob, ImportSource
-from groupcrm.integration.services import import_run, import_start
+from groupcrm.integration.services import import_run, import_start, source_create
 from groupcrm.org.models import BusinessUnit, User
 
 
@@ -20,15 +21,15 @@ class Command(BaseCommand):
     help = "Import customers or contacts from a CSV or XLSX file, in committed batches."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", type=Path)
-        parser.add_argument("--source", required=True, help="import source name (created if new)")
+        parser.add_argument("path", type=Path, nargs="?")
+        parser.add_argument("--source", help="import source name (created if new)")
         parser.add_argument(
             "--kind",
             default="generic",
             choices=ImportSource.Kind.values,
             help="format of a new source: zoho, salesforce, fxiaoke or generic",
         )
-        parser.add_argument("--bu", required=True, help="code of the unit that receives them")
+        parser.add_argument("--bu", help="code of the unit that receives them")
         parser.add_argument("--entity", default="customers", choices=ImportJob.Entity.values)
         parser.add_argument("--user", default="admin", help="who imports (their rights apply)")
         parser.add_argument(
@@ -54,19 +55,22 @@ class Command(BaseCommand):
             self.stdout.write(f"  row {issue.row}: {issue.reason}")
 
     def _start(self, options: dict[str, Any]) -> ImportJob:
+        if not (options["path"] and options["source"] and options["bu"]):
+            raise CommandError("give PATH, --source and --bu (or --resume JOB)")
         user = User.objects.filter(username=options["user"], is_active=True).first()
         unit = BusinessUnit.objects.filter(code=options["bu"]).first()
         if user is None or unit is None:
             raise CommandError("unknown --user or --bu")
-        source, _created = ImportSource.objects.get_or_create(
-            name=options["source"], defaults={"kind": options["kind"]}
-        )
         path: Path = options["path"]
         if not path.exists():
             raise CommandError(f"{path}: no such file")
+        actor = Actor(user)
         try:
+            source = ImportSource.objects.filter(name=options["source"]).first() or source_create(
+                actor=actor, name=options["source"], kind=options["kind"]
+            )
             return import_start(
-                actor=Actor(user),
+                actor=actor,
                 source_id=source.pk,
                 bu_id=unit.pk,
                 entity=options["entity"],
