@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -453,10 +455,23 @@ def test_a_job_runs_once_at_a_time_and_its_upload_copy_goes_when_done(
         filename="a.csv",
         run=False,
     )
-    with services.job_lock(job.pk) as mine:
-        assert mine  # a worker runs it: "Resume" pressed meanwhile changes nothing
-        assert services.import_run(job.pk).status == "pending"
-        assert not Customer.objects.exists()
+    held, release = threading.Event(), threading.Event()
+
+    def another_worker() -> None:
+        with services.job_lock(job.pk) as mine:
+            assert mine
+            held.set()
+            release.wait(10)
+        connection.close()
+
+    worker = threading.Thread(target=another_worker)
+    worker.start()
+    held.wait(10)
+    # Another worker runs the job: "Resume" pressed meanwhile changes nothing.
+    assert services.import_run(job.pk).status == "pending"
+    assert not Customer.objects.exists()
+    release.set()
+    worker.join()
     job = services.import_run(job.pk)
     assert job.status == "done" and job.created == 3
     assert not Path(job.stored_as).exists()
@@ -515,3 +530,18 @@ def test_a_different_legal_name_is_not_imported_but_said(
     assert Customer.objects.get().legal_name == "长江精密机械有限公司"  # four eyes first
     warning = RowIssue.objects.get(job=job)
     assert warning.imported and "change request" in warning.reason
+
+
+@pytest.mark.django_db
+def test_a_large_file_is_read_through_by_the_job_before_it_writes(
+    personas: Personas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "COUNT_IN_REQUEST", 0)  # as if the file were over 50 MB
+    path = tmp_path / "big.csv"
+    good = "".join(f"id{i},第{i}号测试有限公司\n" for i in range(60_000)).encode()
+    path.write_bytes(b"Record Id,Account Name\n" + good + b"id-x,\xff\xfe\xfa\n")
+    with translation.override("en"), pytest.raises(ValidationError):
+        start(personas, path)
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and "encoding" in job.error
+    assert not Customer.objects.exists()  # nothing half-written

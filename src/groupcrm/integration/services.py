@@ -40,6 +40,8 @@ from groupcrm.org.models import BusinessUnit
 BATCH = 1000
 # Arbitrary constant: the PostgreSQL advisory lock space of running import jobs.
 JOB_LOCK_KEY = 7_316_002
+# Larger uploads are counted by the job, not in the upload request (gunicorn's timeout).
+COUNT_IN_REQUEST = 50 * 1024 * 1024
 PROGRESS_FIELDS = ("total_rows", "done_rows", "created", "updated", "matched", "rejected")
 
 
@@ -87,12 +89,14 @@ def import_start(
     if unit is None:
         raise ValidationError({"bu_id": _("Choose an active business unit.")})
     table, _first = selectors.import_table(path)
-    try:
-        # Every row is read once here: for progress and the ETA, and so that a file
-        # that turns unreadable after its first megabyte is refused now, not halfway.
-        total = 1 + sum(1 for _row in table.rows)
-    except FileError as exc:
-        raise ValidationError({"file": str(exc)}) from None
+    total = 0  # counted by the job before it writes anything
+    if path.stat().st_size <= COUNT_IN_REQUEST:
+        try:
+            # Read every row once now: for progress and the ETA, and so that a file
+            # that turns unreadable after its first megabyte is refused at once.
+            total = 1 + sum(1 for _row in table.rows)
+        except FileError as exc:
+            raise ValidationError({"file": str(exc)}) from None
     chosen = mapping or mappings.mapping_for(source, entity, table.headers)
     problems = mappings.check(chosen, table.headers, entity)
     if problems:
@@ -176,6 +180,11 @@ def _run(job: ImportJob, progress: Any) -> ImportJob:
         status=ImportJob.Status.RUNNING, started_at=job.started_at or timezone.now(), error=""
     )
     try:
+        if not job.total_rows:
+            # A large upload is read through here, before anything is written: a row
+            # in another encoding fails the job cleanly.
+            job.total_rows = sum(1 for _row in open_table(Path(job.stored_as)).rows)
+            ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
         table = open_table(Path(job.stored_as))
         if job.dry_run:
             issues: list[RowIssue] = []
