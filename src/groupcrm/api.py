@@ -42,12 +42,14 @@ api.add_exception_handler(Exception, problems.on_unexpected)
 
 def _mount() -> None:
     from groupcrm.announcements.api import router as announcements_router
+    from groupcrm.approvals.api import router as approvals_router
     from groupcrm.audit.api import router as audit_router
     from groupcrm.core.api import router as core_router
     from groupcrm.customers import api as customers
     from groupcrm.integration import api as integration
     from groupcrm.org.api import auth_router
     from groupcrm.org.api import router as org_router
+    from groupcrm.sales.api import router as sales_router
 
     api.add_router("/", core_router)
     api.add_router("/auth", auth_router)
@@ -62,6 +64,8 @@ def _mount() -> None:
     api.add_router("/imports", integration.imports.router)
     api.add_router("/duplicates", integration.dedup.router)
     api.add_router("/exports", integration.exports.router)
+    api.add_router("/sales", sales_router)
+    api.add_router("/approvals", approvals_router)
 
 
 _mount()

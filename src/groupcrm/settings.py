@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "groupcrm.announcements",
     "groupcrm.customers",
     "groupcrm.integration",
+    "groupcrm.approvals",
+    "groupcrm.sales",
 ]
 
 MIDDLEWARE = [

@@ -167,6 +167,8 @@ urlpatterns = [
     path("customers/", include((customers, "customers"))),
     path("imports/", include((integration, "integration"))),
     path("exports/", include((exports, "exports"))),
+    path("sales/", include("groupcrm.sales.urls")),
+    path("approvals/", include("groupcrm.approvals.urls")),
     path(
         "audit/",
         include(
