@@ -256,7 +256,9 @@ def _blocking(config: DedupConfig) -> list[Any]:
         elif spec.kind == "person_name":
             rules.append(block_on(f"{spec.name}__pinyin"))
         elif spec.kind == "address":
-            rules.append(block_on(f"substr({spec.name}, 1, 3)"))
+            # The whole (normalised) address: a prefix such as the province puts
+            # hundreds of thousands of records in one block on a large master.
+            rules.append(block_on(spec.name))
     if not rules:
         raise ConfigError(_("Give a blocking rule: no field can be used to group candidates."))
     return rules
