@@ -6,3 +6,8 @@ class ApprovalsConfig(AppConfig):
     name = "groupcrm.approvals"
     label = "approvals"
     verbose_name = _("Approvals")
+
+    def ready(self) -> None:
+        from groupcrm.core.permissions import register_module
+
+        register_module("approvals", _("Approvals"), ("view", "approve", "admin"))

@@ -104,6 +104,22 @@ for _code, _actions in (
     ("dpo", ("view",)),
 ):
     CRM_PERMISSIONS[_code] += [f"integration.{a}" for a in _actions]
+# Sales: opportunities per role, and who decides approvals (discounts, expenses, conflicts).
+for _code, _opportunities, _approvals in (
+    (
+        "group_admin",
+        ("view", "create", "change", "delete", "export", "admin"),
+        ("view", "approve", "admin"),
+    ),
+    ("group_kam", ("view", "create", "change", "export"), ("view", "approve")),
+    ("analyst", ("view", "export"), ()),
+    ("bu_manager", ("view", "create", "change", "delete", "export"), ("view", "approve")),
+    ("sales_lead", ("view", "create", "change", "delete"), ("view", "approve")),
+    ("account_manager", ("view", "create", "change"), ("view",)),
+    ("marketer", ("view",), ()),
+):
+    CRM_PERMISSIONS[_code] += [f"opportunities.{a}" for a in _opportunities]
+    CRM_PERMISSIONS[_code] += [f"approvals.{a}" for a in _approvals]
 
 # (code, name, description, permissions, scope)
 ROLES: list[tuple[str, str, str, list[str], str]] = [

@@ -6,3 +6,12 @@ class SalesConfig(AppConfig):
     name = "groupcrm.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from groupcrm.core.permissions import register_module
+
+        register_module(
+            "opportunities",
+            _("Opportunities"),
+            ("view", "create", "change", "delete", "export", "admin"),
+        )

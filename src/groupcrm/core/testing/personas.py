@@ -22,9 +22,11 @@ MODULE_ACTIONS = {
     "contacts": ["view", "create", "change", "delete", "export", "reveal_pii"],
     "followups": ["view", "create", "change", "delete", "export"],
     "integration": ["view", "create", "admin"],
+    "opportunities": ["view", "create", "change", "delete", "export", "admin"],
+    "approvals": ["view", "approve", "admin"],
 }
 WORK = ("view", "create", "change", "delete")
-CRM = ("customers", "contacts", "followups")
+CRM = ("customers", "contacts", "followups", "opportunities")
 
 
 def perms(*modules: str, actions: tuple[str, ...] | None = None) -> list[str]:
@@ -71,12 +73,24 @@ def build_personas() -> Personas:
             kind=kind,
             parent_id=p.units[parent].pk if parent else None,
         )
-    everything = perms("org", "announcements", "audit", "system", "integration", *CRM)
+    everything = perms("org", "announcements", "audit", "system", "integration", "approvals", *CRM)
     for code, permissions, scope in [
         ("admin", everything, "group"),
         ("analyst", perms("org", "announcements", "audit", *CRM, actions=("view",)), "group"),
-        ("manager", perms("org", "announcements", "audit", "integration", *CRM), "subtree"),
-        ("lead", perms("org", "announcements", *CRM, actions=WORK), "team"),
+        (
+            "manager",
+            perms("org", "announcements", "audit", "integration", "approvals", *CRM),
+            "subtree",
+        ),
+        (
+            "lead",
+            [
+                *perms("org", "announcements", *CRM, actions=WORK),
+                "approvals.view",
+                "approvals.approve",
+            ],
+            "team",
+        ),
         ("am", perms("org", "announcements", *CRM, actions=WORK), "own"),
         ("nobody", [], "own"),
     ]:
