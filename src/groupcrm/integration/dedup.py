@@ -19,6 +19,7 @@ when a group outgrows it.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import tomllib
 import unicodedata
 from collections.abc import Iterable
@@ -221,6 +222,16 @@ def _comparison(spec: FieldSpec) -> Any:
     return cl.ExactMatch(spec.name)
 
 
+def _duckdb() -> Any:
+    """An in-memory DuckDB that spills to the system's temporary folder (by default it
+    spills into ``.tmp`` under the working directory: gigabytes on a large master)."""
+    import duckdb
+
+    spill = Path(tempfile.gettempdir()) / "groupcrm-duckdb"
+    spill.mkdir(exist_ok=True)
+    return duckdb.connect(config={"temp_directory": str(spill)})
+
+
 def _levels(spec: FieldSpec, *between: Any) -> Any:
     """A comparison of the field: missing, exactly equal, the levels ``between``, else."""
     import splink.comparison_level_library as cll
@@ -308,7 +319,7 @@ def train(data: Any, config: DedupConfig, labels: Labels = ()) -> tuple[Any, Ded
         additional_columns_to_retain=[c for c in data.columns if "__" in c],
     )
     # Splink would otherwise set its own loggers to INFO and chatter on every run.
-    linker = Linker(data, settings, DuckDBAPI(), set_up_basic_logging=False)
+    linker = Linker(data, settings, DuckDBAPI(_duckdb()), set_up_basic_logging=False)
     # The share of true matches among all pairs, from rules that are almost certain.
     sure = [
         block_on(spec.name)
