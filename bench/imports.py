@@ -318,6 +318,9 @@ def score(truth: list[tuple[str, str]], threshold: float) -> dict[str, float]:
         .values_list("left_id", "right_id")
         .iterator()
     }
+    # Two duplicates of one original are duplicates of each other too: the truth is
+    # its clusters (an original with all its copies), by record.
+    cluster_of: dict[int, int] = {}
     same_record = 0
     found_pairs: set[frozenset[int]] = set()
     detectable = 0
@@ -326,16 +329,17 @@ def score(truth: list[tuple[str, str]], threshold: float) -> dict[str, float]:
         if a is None or b is None:
             continue  # a rejected row
         detectable += 1
+        cluster_of.setdefault(a, a)
+        cluster_of[b] = cluster_of[a]
         if a == b:
             same_record += 1
         elif frozenset((a, b)) in pairs:
             found_pairs.add(frozenset((a, b)))
-    true_positive = same_record + len(found_pairs)
-    # Every pair the dedup proposed that is not a known duplicate is a false positive
-    # (the generator's distinct companies all have different brand names).
-    false_positive = len(pairs) - len(found_pairs)
-    precision = true_positive / (true_positive + false_positive) if true_positive else 0.0
-    recall = true_positive / detectable if detectable else 0.0
+    true_pairs = {pair for pair in pairs if len({cluster_of.get(pk, -pk) for pk in pair}) == 1}
+    # A proposed pair of records from different clusters is a false positive.
+    found = same_record + len(true_pairs)
+    precision = found / (same_record + len(pairs)) if found else 0.0
+    recall = (same_record + len(found_pairs)) / detectable if detectable else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
         "known": detectable,
@@ -354,6 +358,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the database")
     parser.add_argument("--skip-import", action="store_true", help="with --reuse")
     parser.add_argument("--skip-dedup", action="store_true")
+    parser.add_argument("--score-only", action="store_true", help="score the stored pairs")
     parser.add_argument("--dedup-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dedup_child:
@@ -376,6 +381,9 @@ def main() -> None:
         f"{len(truth):,} known duplicates"
     )
 
+    if args.score_only:
+        print_scores(truth)
+        return
     if not args.skip_import:
         figures = run_import(source_file, args.rows)
         print(
@@ -409,15 +417,19 @@ def main() -> None:
             f"batch dedup of the master: {dedup['seconds']:.0f} s, {dedup['pairs']:,} pairs, "
             f"peak memory {dedup['peak_mb']:,.0f} MB"
         )
-        for threshold in (0.5, 0.8, 0.9, 0.95, 0.99):
-            quality = score(truth, threshold)
-            print(
-                f"pairs ≥ {threshold}: {quality['proposed_pairs']:,} proposed, "
-                f"{quality['found_by_dedup']:,} known duplicates among them "
-                f"(+{quality['matched_at_import']:,} matched at import by credit code, "
-                f"of {quality['known']:,}): precision {quality['precision']:.3f}, "
-                f"recall {quality['recall']:.3f}, F1 {quality['f1']:.3f}"
-            )
+        print_scores(truth)
+
+
+def print_scores(truth: list[tuple[str, str]]) -> None:
+    for threshold in (0.5, 0.8, 0.9, 0.95, 0.99):
+        quality = score(truth, threshold)
+        print(
+            f"pairs ≥ {threshold}: {quality['proposed_pairs']:,} proposed, "
+            f"{quality['found_by_dedup']:,} known duplicates among them "
+            f"(+{quality['matched_at_import']:,} matched at import by credit code, "
+            f"of {quality['known']:,}): precision {quality['precision']:.3f}, "
+            f"recall {quality['recall']:.3f}, F1 {quality['f1']:.3f}"
+        )
 
 
 if __name__ == "__main__":
