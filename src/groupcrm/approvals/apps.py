@@ -8,6 +8,10 @@ class ApprovalsConfig(AppConfig):
     verbose_name = _("Approvals")
 
     def ready(self) -> None:
+        from groupcrm.approvals import subscribers  # noqa: F401  (registers handlers)
+        from groupcrm.approvals.selectors import pending_count
+        from groupcrm.core.context_processors import NAV_BADGES
         from groupcrm.core.permissions import register_module
 
         register_module("approvals", _("Approvals"), ("view", "approve", "admin"))
+        NAV_BADGES["approvals:inbox"] = lambda actor: pending_count(actor=actor)
