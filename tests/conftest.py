@@ -57,6 +57,17 @@ def personas(db: None) -> Personas:
 
 
 @pytest.fixture
+def default_pipeline(db: None) -> None:
+    """The group's default sales pipeline, as its data migration creates it: the flush
+    after a transactional test removes migration data, so tests that sell ask for this."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("groupcrm.sales.migrations.0002_default_pipeline").create_default(apps, None)
+
+
+@pytest.fixture
 def sign_in():
     """Sign a Playwright page in as one of the personas."""
 

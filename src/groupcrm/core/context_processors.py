@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,9 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("My customers"), "customers:relationships", "person-vcard", "customers"),
     NavItem(_("Public pool"), "customers:pool", "water", "customers"),
     NavItem(_("Follow-ups"), "customers:followups", "chat-left-text", "followups"),
-    NavItem(_("Approvals"), "customers:changes", "check2-square", "customers", "approve"),
+    NavItem(_("Opportunities"), "sales:list", "graph-up-arrow", "opportunities"),
+    NavItem(_("Sales board"), "sales:board", "kanban", "opportunities"),
+    NavItem(_("Approvals"), "approvals:inbox", "check2-square", "approvals"),
     NavItem(_("Imports"), "integration:jobs", "upload", "integration"),
     NavItem(_("Duplicates"), "integration:duplicates", "intersect", "customers", "admin"),
     NavItem(_("Data quality"), "integration:quality", "clipboard2-check", "customers"),
@@ -43,6 +46,10 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Events"), "system:events", "broadcast", "system", "admin"),
 ]
 
+# A count shown next to a navigation item (e.g. what awaits approval), by URL name; apps
+# register theirs in AppConfig.ready so the shell does not import them.
+NAV_BADGES: dict[str, Callable[[Any], int]] = {}
+
 
 def shell(request: HttpRequest) -> dict[str, Any]:
     actor = getattr(request, "actor", None)
@@ -55,6 +62,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             "icon": item.icon,
             "active": request.resolver_match is not None
             and request.resolver_match.view_name == item.url_name,
+            "badge": NAV_BADGES[item.url_name](actor) if item.url_name in NAV_BADGES else 0,
         }
         for item in NAVIGATION
         if not item.module or actor.can(item.module, item.action)

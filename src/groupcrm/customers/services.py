@@ -587,7 +587,7 @@ def pool_rule(bu_id: int, *, unit: BusinessUnit | None = None) -> PoolRule:
     return PoolRule(bu=unit)
 
 
-def _check_owner(unit: BusinessUnit, owner_id: int) -> User:
+def check_owner(unit: BusinessUnit, owner_id: int) -> User:
     owner = User.objects.filter(pk=owner_id, is_active=True).first()
     member = Membership.objects.filter(
         user_id=owner_id, is_active=True, bu__path__startswith=unit.path
@@ -643,7 +643,7 @@ def relationship_start(
         )
     relationship = CustomerRelationship(customer=customer, bu=unit, stage=stage)
     if owner_id:
-        _check_owner(unit, owner_id)
+        check_owner(unit, owner_id)
         _check_capacity(unit, owner_id)
         relationship.owner_id = owner_id
         relationship.claimed_at = timezone.now()
@@ -718,7 +718,7 @@ def relationship_assign(*, actor: Actor, pk: int, owner_id: int) -> CustomerRela
     if relationship.owner_id == owner_id:
         return relationship
     unit = relationship.bu
-    _check_owner(unit, owner_id)
+    check_owner(unit, owner_id)
     _check_capacity(unit, owner_id)
     before = snapshot(relationship)
     previous = relationship.owner_id

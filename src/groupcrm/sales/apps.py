@@ -15,3 +15,9 @@ class SalesConfig(AppConfig):
             _("Opportunities"),
             ("view", "create", "change", "delete", "export", "admin"),
         )
+        from groupcrm.customers.merge import register_merge_link
+
+        # A merged customer's opportunities follow it to the survivor (and back).
+        register_merge_link("sales.Opportunity", "customer")
+        # selectors registers the 360 view's opportunity timeline and pipeline roll-ups.
+        from groupcrm.sales import selectors  # noqa: F401
