@@ -90,3 +90,27 @@ def test_demo_customers_are_realistic_and_sound() -> None:
     assert (
         OutboxEvent.objects.filter(name="customers.followup_logged").count() == counts["followups"]
     )
+
+
+@pytest.mark.django_db
+def test_demo_pipeline_spans_units_and_stages() -> None:
+    from groupcrm.sales.demo import load_pipeline
+    from groupcrm.sales.models import Opportunity, StageChange
+
+    build_demo()
+    load_customers(count=120)
+    counts = load_pipeline(count=60)
+    opportunities = Opportunity.objects.all()
+    assert counts["opportunities"] == opportunities.count() >= 40
+    # Every opportunity is its owner's, in a unit the owner belongs to, across units.
+    assert opportunities.values("bu").distinct().count() >= 3
+    for opportunity in opportunities.select_related("bu", "owner"):
+        assert Membership.objects.filter(
+            user=opportunity.owner, bu__path__startswith=opportunity.bu.path
+        ).exists()
+    # Moved through the services: stage history, some won and some lost, with reasons.
+    assert StageChange.objects.exists()
+    assert opportunities.filter(status="won").count() == counts["won"] > 0
+    lost = opportunities.filter(status="lost")
+    assert lost.count() == counts["lost"] and all(o.lost_reason for o in lost)
+    assert audit_verify()[1] is None

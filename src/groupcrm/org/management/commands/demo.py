@@ -6,6 +6,7 @@ from django.db import transaction
 
 from groupcrm.customers.demo import load_customers
 from groupcrm.org.demo import build_demo, demo_exists
+from groupcrm.sales.demo import load_pipeline
 
 
 class Command(BaseCommand):
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             counts = build_demo()
             customers = load_customers()
+            pipeline = load_pipeline()
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo group created: {counts['units']} units, {counts['roles']} roles, "
@@ -40,5 +42,11 @@ class Command(BaseCommand):
                 f"({customers['groups']} groups), {customers['relationships']} relationships "
                 f"({customers['pool']} in public pools), {customers['contacts']} contacts, "
                 f"{customers['followups']} follow-ups"
+            )
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"demo pipeline: {pipeline['opportunities']} opportunities "
+                f"({pipeline['won']} won, {pipeline['lost']} lost)"
             )
         )
