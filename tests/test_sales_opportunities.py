@@ -606,3 +606,12 @@ def test_the_create_page_offers_the_customer_picker_and_the_customers_contacts(
     )
     assert response.status_code == 200 and 'data-field="customer_id"' in response.content.decode()
     assert not Opportunity.objects.exists()
+
+
+def test_amounts_show_in_yuan_with_separators() -> None:
+    from decimal import Decimal
+
+    from groupcrm.core.templatetags.ui import cny
+
+    assert cny(Decimal("6990000")) == "¥6,990,000.00"
+    assert cny("12.5") == "¥12.50" and cny(None) == "" and cny("abc") == ""

@@ -1,3 +1,5 @@
+from decimal import Decimal, InvalidOperation
+
 from django import forms, template
 from django.utils.safestring import SafeString
 
@@ -17,3 +19,13 @@ def bs(field: forms.BoundField) -> SafeString:
     if field.errors:
         css += " is-invalid"
     return field.as_widget(attrs={"class": css})
+
+
+@register.filter
+def cny(value: object) -> str:
+    """An amount in yuan with thousands separators and two decimals (¥1,234,567.00);
+    Django's zh-hans formats group no digits."""
+    try:
+        return f"¥{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return ""
