@@ -1168,14 +1168,18 @@ def _clean_followup(
         when = out.get("occurred_at") or timezone.now()
         if out["next_due"] and out["next_due"] < timezone.localtime(when).date():
             errors["next_due"] = _("The next step cannot be due before the follow-up.")
-    if data.get("contact_ids"):
-        ids = set(data["contact_ids"])
-        found = set(
-            Contact.objects.filter(customer=customer, pk__in=ids).values_list("pk", flat=True)
-        )
-        if found != ids:
-            errors["contact_ids"] = _("Choose contacts of this customer.")
+    check_contacts_of(customer, data.get("contact_ids"), errors, "contact_ids")
     return out
+
+
+def check_contacts_of(
+    customer: Customer, ids: list[int] | None, errors: dict[str, Any], field: str
+) -> None:
+    """Contacts chosen for something of ``customer`` must be its own."""
+    if ids and set(
+        Contact.objects.filter(customer=customer, pk__in=set(ids)).values_list("pk", flat=True)
+    ) != set(ids):
+        errors[field] = _("Choose contacts of this customer.")
 
 
 def _touch_relationship(relationship: CustomerRelationship, when: dt.datetime) -> None:

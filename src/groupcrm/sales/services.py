@@ -23,7 +23,7 @@ from groupcrm.core.errors import Conflict, ValidationError
 from groupcrm.core.events import publish
 from groupcrm.core.scoping import ensure_in_scope, scoped_get
 from groupcrm.customers import services as customer_services
-from groupcrm.customers.models import Contact, Customer, CustomerRelationship
+from groupcrm.customers.models import Customer, CustomerRelationship
 from groupcrm.org.models import BusinessUnit
 from groupcrm.org.selectors import units_for
 from groupcrm.sales.models import REQUIRABLE_FIELDS, Opportunity, Pipeline, Stage, StageChange
@@ -95,13 +95,9 @@ def _clean(
         out["probability"] = data["probability"]
         if not isinstance(out["probability"], int) or not 0 <= out["probability"] <= 100:
             errors["probability"] = _("Enter a whole number from 0 to 100.")
-    if data.get("decision_contact_ids"):
-        ids = set(data["decision_contact_ids"])
-        found = set(
-            Contact.objects.filter(customer=customer, pk__in=ids).values_list("pk", flat=True)
-        )
-        if found != ids:
-            errors["decision_contact_ids"] = _("Choose contacts of this customer.")
+    customer_services.check_contacts_of(
+        customer, data.get("decision_contact_ids"), errors, "decision_contact_ids"
+    )
     return out
 
 

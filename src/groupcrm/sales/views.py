@@ -124,7 +124,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
     actor.require("opportunities", "create")
     customer_id = request.POST.get("customer_id") or request.GET.get("customer") or ""
     customer = (
-        Customer.objects.filter(pk=int(customer_id)).first() if customer_id.isdigit() else None
+        Customer.objects.filter(pk=int(customer_id)).first() if customer_id.isdecimal() else None
     )
     form = OpportunityForm(
         request.POST or None,
