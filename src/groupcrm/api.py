@@ -50,6 +50,11 @@ def _mount() -> None:
     from groupcrm.org.api import auth_router
     from groupcrm.org.api import router as org_router
     from groupcrm.sales.api import router as sales_router
+    from groupcrm.sales.conflicts import api as conflicts
+    from groupcrm.sales.contracts import api as contracts
+    from groupcrm.sales.forecast import api as forecast
+    from groupcrm.sales.leads import api as leads
+    from groupcrm.sales.quotes import api as quotes
 
     api.add_router("/", core_router)
     api.add_router("/auth", auth_router)
@@ -65,6 +70,11 @@ def _mount() -> None:
     api.add_router("/duplicates", integration.dedup.router)
     api.add_router("/exports", integration.exports.router)
     api.add_router("/sales", sales_router)
+    api.add_router("/sales", leads.router)
+    api.add_router("/sales", conflicts.router)
+    api.add_router("/sales", quotes.router)
+    api.add_router("/sales", contracts.router)
+    api.add_router("/sales", forecast.router)
     api.add_router("/approvals", approvals_router)
 
 

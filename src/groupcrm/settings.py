@@ -82,6 +82,11 @@ INSTALLED_APPS = [
     "groupcrm.integration",
     "groupcrm.approvals",
     "groupcrm.sales",
+    "groupcrm.sales.leads",
+    "groupcrm.sales.conflicts",
+    "groupcrm.sales.quotes",
+    "groupcrm.sales.contracts",
+    "groupcrm.sales.forecast",
 ]
 
 MIDDLEWARE = [

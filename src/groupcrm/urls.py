@@ -168,6 +168,11 @@ urlpatterns = [
     path("imports/", include((integration, "integration"))),
     path("exports/", include((exports, "exports"))),
     path("sales/", include("groupcrm.sales.urls")),
+    path("sales/leads/", include("groupcrm.sales.leads.urls")),
+    path("sales/conflicts/", include("groupcrm.sales.conflicts.urls")),
+    path("sales/quotes/", include("groupcrm.sales.quotes.urls")),
+    path("sales/contracts/", include("groupcrm.sales.contracts.urls")),
+    path("sales/forecast/", include("groupcrm.sales.forecast.urls")),
     path("approvals/", include("groupcrm.approvals.urls")),
     path(
         "audit/",

@@ -3,7 +3,8 @@
 Extension points for later modules (sales, service, surveys…):
 - ``register_rollup(code, label, count)``: a figure summed up a customer's group tree;
 - ``register_timeline(source)``: entries for the unified timeline of the 360° view;
-- ``register_field_origins(source)``: where the values of the profile fields came from.
+- ``register_field_origins(source)``: where the values of the profile fields came from;
+- ``register_panel(code, template, context)``: a card of the 360° page (e.g. receivables).
 Roll-ups and timeline sources receive the actor, so each module applies its own scope;
 field origins describe the customer itself, which the caller already may see.
 """
@@ -277,6 +278,33 @@ register_rollup(
         FollowUp.objects.visible_to(actor, "view").filter(customer_id__in=ids).count()
     ),
 )
+
+
+@dataclass(frozen=True)
+class Panel:
+    code: str
+    template: str
+    # (actor, customer) -> the card's context, or None when the viewer has nothing to see
+    context: Callable[[Actor, Customer], dict[str, Any] | None]
+
+
+PANELS: dict[str, Panel] = {}
+
+
+def register_panel(
+    code: str, template: str, context: Callable[[Actor, Customer], dict[str, Any] | None]
+) -> None:
+    """A card another module adds to the 360° page; ``context`` applies its own scope."""
+    PANELS[code] = Panel(code, template, context)
+
+
+def panels(*, actor: Actor, customer: Customer) -> list[dict[str, Any]]:
+    out = []
+    for panel in PANELS.values():
+        context = panel.context(actor, customer)
+        if context is not None:
+            out.append({"code": panel.code, "template": panel.template, "context": context})
+    return out
 
 
 def rollups(*, actor: Actor, customer: Customer, leaf: bool = False) -> list[dict[str, Any]]:
@@ -742,6 +770,7 @@ def view360(
         "pending_change": pending,
         "actions": next_actions(actor, customer, rels, pending),
         "field_sources": field_origins(customer),
+        "panels": panels(actor=actor, customer=customer),
     }
 
 

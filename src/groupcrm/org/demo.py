@@ -120,6 +120,53 @@ for _code, _opportunities, _approvals in (
 ):
     CRM_PERMISSIONS[_code] += [f"opportunities.{a}" for a in _opportunities]
     CRM_PERMISSIONS[_code] += [f"approvals.{a}" for a in _approvals]
+# The rest of sales, per role: (leads, referrals, conflicts, quotes, contracts, expenses,
+# forecast). Conflicts are arbitrated ("approve") by the group's key-account managers.
+_W = ("view", "create", "change")
+_WD = ("view", "create", "change", "delete")
+for _code, _sales in (
+    (
+        "group_admin",
+        (
+            ("view", "create", "change", "delete", "export", "admin"),
+            _W,
+            ("view", "create", "approve", "admin"),
+            ("view", "create", "change", "delete", "export", "admin"),
+            ("view", "create", "change", "delete", "export"),
+            _WD,
+            ("view", "export", "admin"),
+        ),
+    ),
+    (
+        "group_kam",
+        (_W, _W, ("view", "create", "approve"), _W, ("view",), ("view",), ("view", "export")),
+    ),
+    (
+        "analyst",
+        (("view",), ("view",), ("view",), ("view",), ("view",), ("view",), ("view", "export")),
+    ),
+    (
+        "bu_manager",
+        (
+            ("view", "create", "change", "delete", "export", "admin"),
+            _W,
+            ("view", "create"),
+            ("view", "create", "change", "delete", "export", "admin"),
+            ("view", "create", "change", "delete", "export"),
+            _WD,
+            ("view", "export", "admin"),
+        ),
+    ),
+    ("sales_lead", (_WD, _W, ("view", "create"), _WD, _WD, _WD, ("view",))),
+    ("account_manager", (_W, _W, ("view", "create"), _W, _W, _W, ("view",))),
+    ("marketer", (("view", "create"), (), (), ("view",), (), (), ())),
+):
+    for _module, _actions in zip(
+        ("leads", "referrals", "conflicts", "quotes", "contracts", "expenses", "forecast"),
+        _sales,
+        strict=True,
+    ):
+        CRM_PERMISSIONS[_code] += [f"{_module}.{a}" for a in _actions]
 
 # (code, name, description, permissions, scope)
 ROLES: list[tuple[str, str, str, list[str], str]] = [

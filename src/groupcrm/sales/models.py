@@ -93,6 +93,14 @@ class Opportunity(ScopedModel):
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
 
+    class ForecastCategory(models.TextChoices):
+        """How sure the owner is of an open opportunity (the forecast's columns)."""
+
+        PIPELINE = "pipeline", _("Pipeline")
+        BEST_CASE = "best_case", _("Best case")
+        COMMIT = "commit", _("Commit")
+        OMITTED = "omitted", _("Omitted")
+
     scope_module = "opportunities"
 
     bu = models.ForeignKey(
@@ -125,6 +133,12 @@ class Opportunity(ScopedModel):
     probability = models.PositiveSmallIntegerField(_("win probability (%)"))
     # Set when someone typed the probability: stage moves then keep it (until won/lost).
     probability_manual = models.BooleanField(_("probability set by hand"), default=False)
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=10,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+    )
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     competitors = models.TextField(_("competitors"), blank=True)
     decision_contacts = models.ManyToManyField(
@@ -153,6 +167,7 @@ class Opportunity(ScopedModel):
         "pipeline",
         "stage",
         "probability",
+        "forecast_category",
         "next_step",
         "competitors",
         "lost_reason",
@@ -213,3 +228,60 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_stage} → {self.to_stage}"
+
+
+class RevenueSplit(models.Model):
+    """Who is credited with an opportunity's amount when it is won, by unit (and rep).
+
+    An opportunity without splits credits 100 % to its own unit and owner. Splits come from
+    a referral between units, a conflict decided as joint pursuit, or by hand; together
+    they sum to exactly 100 % (services.apply_splits).
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Set by hand")
+        REFERRAL = "referral", _("Referral")
+        CONFLICT = "conflict", _("Conflict decision")
+
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="splits"
+    )
+    bu = models.ForeignKey(
+        "org.BusinessUnit",
+        verbose_name=_("business unit"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sales rep"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    percent = models.DecimalField(_("share (%)"), max_digits=5, decimal_places=2)
+    source = models.CharField(
+        _("source"), max_length=8, choices=Source.choices, default=Source.MANUAL
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("revenue split")
+        verbose_name_plural = _("revenue splits")
+        ordering = ["opportunity_id", "-percent", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__gt=0) & Q(percent__lte=100), name="sales_split_percent"
+            ),
+            models.UniqueConstraint(
+                fields=["opportunity", "bu", "user"], name="sales_split_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["bu", "user"], name="sales_split_bu_user")]
+
+    def __str__(self) -> str:
+        return f"{self.bu} {self.percent}%"
+
+    def amount_of(self, total: Decimal) -> Decimal:
+        return (total * self.percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)

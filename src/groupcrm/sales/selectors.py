@@ -282,3 +282,10 @@ register_rollup(
     gettext_lazy("Weighted pipeline (CNY)"),
     lambda actor, ids: int(open_pipeline(actor, ids)["weighted"]),
 )
+
+
+def splits_of(opportunity: Opportunity) -> list[tuple[int, int | None, Decimal]]:
+    """(unit id, rep id, percent) credited with the opportunity's amount when won: its
+    splits, else 100 % to its own unit and owner."""
+    rows = [(s.bu_id, s.user_id, s.percent) for s in opportunity.splits.all()]
+    return rows or [(opportunity.bu_id, opportunity.owner_id, Decimal(100))]

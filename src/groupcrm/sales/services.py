@@ -9,6 +9,7 @@ who read the same version exactly one wins and the other gets a 409 ("stale").
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,7 +27,14 @@ from groupcrm.customers import services as customer_services
 from groupcrm.customers.models import Customer, CustomerRelationship
 from groupcrm.org.models import BusinessUnit
 from groupcrm.org.selectors import units_for
-from groupcrm.sales.models import REQUIRABLE_FIELDS, Opportunity, Pipeline, Stage, StageChange
+from groupcrm.sales.models import (
+    REQUIRABLE_FIELDS,
+    Opportunity,
+    Pipeline,
+    RevenueSplit,
+    Stage,
+    StageChange,
+)
 
 MAX_AMOUNT = Decimal("99999999999999.99")  # what amount's 16 digits with 2 decimals hold
 TEXT_LIMITS = {"name": 120, "next_step": 200, "lost_reason": 200, "competitors": 2000}
@@ -95,6 +103,12 @@ def _clean(
         out["probability"] = data["probability"]
         if not isinstance(out["probability"], int) or not 0 <= out["probability"] <= 100:
             errors["probability"] = _("Enter a whole number from 0 to 100.")
+    if "forecast_category" in data:
+        out["forecast_category"] = (
+            data["forecast_category"] or Opportunity.ForecastCategory.PIPELINE
+        )
+        if out["forecast_category"] not in Opportunity.ForecastCategory.values:
+            errors["forecast_category"] = _("Choose a forecast category.")
     customer_services.check_contacts_of(
         customer, data.get("decision_contact_ids"), errors, "decision_contact_ids"
     )
@@ -378,3 +392,104 @@ def opportunity_move(
             payload={**payload, "lost_reason": lost_reason},
         )
     return opportunity
+
+
+# --- revenue splits ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Share:
+    """One unit's (and optionally one rep's) share of an opportunity's won amount."""
+
+    bu_id: int
+    percent: Decimal
+    user_id: int | None = None
+
+
+def _clean_shares(shares: list[dict[str, Any]]) -> list[Share]:
+    errors: dict[str, Any] = {}
+    out: list[Share] = []
+    seen: set[tuple[int, int | None]] = set()
+    for index, share in enumerate(shares):
+        try:
+            percent = Decimal(str(share.get("percent", "")).strip())
+        except InvalidOperation:
+            percent = Decimal("NaN")
+        if (
+            not percent.is_finite()
+            or not 0 < percent <= 100
+            or percent != percent.quantize(Decimal("0.01"))
+        ):
+            errors[f"splits.{index}.percent"] = _(
+                "Enter a share above 0 and at most 100, with at most 2 decimals."
+            )
+            continue
+        unit = BusinessUnit.objects.filter(pk=share.get("bu_id"), is_active=True).first()
+        if unit is None:
+            errors[f"splits.{index}.bu_id"] = _("Choose an existing business unit.")
+            continue
+        user_id = share.get("user_id") or None
+        if user_id is not None:
+            try:
+                customer_services.check_owner(unit, user_id)
+            except ValidationError:
+                errors[f"splits.{index}.user_id"] = _(
+                    "The sales rep must be a member of %(unit)s or of a unit below it."
+                ) % {"unit": unit.name}
+                continue
+        if (unit.pk, user_id) in seen:
+            errors[f"splits.{index}.bu_id"] = _("Each unit and rep may appear only once.")
+            continue
+        seen.add((unit.pk, user_id))
+        out.append(Share(unit.pk, percent, user_id))
+    if not errors and (not out or sum(s.percent for s in out) != 100):
+        errors["splits"] = _("The shares must add up to exactly 100 per cent.")
+    if errors:
+        message = next(iter(errors.values()))
+        raise ValidationError(errors, message=message, code="invalid_split")
+    return out
+
+
+def apply_splits(
+    *, actor: Actor, opportunity: Opportunity, shares: list[dict[str, Any]], source: str
+) -> list[RevenueSplit]:
+    """Replace the opportunity's splits (the caller has checked the actor may). Each share
+    is ``{"bu_id", "percent", "user_id"?}``; they must add up to exactly 100 %."""
+    cleaned = _clean_shares(shares)
+    before = [[s.bu_id, s.user_id, str(s.percent)] for s in opportunity.splits.order_by("pk")]
+    opportunity.splits.all().delete()
+    rows = RevenueSplit.objects.bulk_create(
+        RevenueSplit(
+            opportunity=opportunity,
+            bu_id=share.bu_id,
+            user_id=share.user_id,
+            percent=share.percent,
+            source=source,
+        )
+        for share in cleaned
+    )
+    after = [[s.bu_id, s.user_id, str(s.percent)] for s in rows]
+    audit_action(
+        actor=actor,
+        obj=opportunity,
+        verb="splits_changed",
+        changes={"splits": [before, after], "source": [None, source]},
+    )
+    publish(
+        actor=actor,
+        name="sales.opportunity_splits_changed",
+        payload={"opportunity_id": opportunity.pk, "splits": after, "source": source},
+    )
+    return rows
+
+
+@transaction.atomic
+def opportunity_set_splits(
+    *, actor: Actor, pk: int, shares: list[dict[str, Any]]
+) -> list[RevenueSplit]:
+    """Set by hand how a won amount is credited; needs ``opportunities.admin``."""
+    actor.require("opportunities", "admin")
+    opportunity = scoped_get(Opportunity, actor=actor, pk=pk, action="change")
+    return apply_splits(
+        actor=actor, opportunity=opportunity, shares=shares, source=RevenueSplit.Source.MANUAL
+    )

@@ -24,9 +24,17 @@ MODULE_ACTIONS = {
     "integration": ["view", "create", "admin"],
     "opportunities": ["view", "create", "change", "delete", "export", "admin"],
     "approvals": ["view", "approve", "admin"],
+    "leads": ["view", "create", "change", "delete", "export", "admin"],
+    "referrals": ["view", "create", "change"],
+    "conflicts": ["view", "create", "approve", "admin"],
+    "quotes": ["view", "create", "change", "delete", "export", "admin"],
+    "contracts": ["view", "create", "change", "delete", "export"],
+    "expenses": ["view", "create", "change", "delete"],
+    "forecast": ["view", "export", "admin"],
 }
 WORK = ("view", "create", "change", "delete")
-CRM = ("customers", "contacts", "followups", "opportunities")
+SALES = ("leads", "referrals", "conflicts", "quotes", "contracts", "expenses", "forecast")
+CRM = ("customers", "contacts", "followups", "opportunities", *SALES)
 
 
 def perms(*modules: str, actions: tuple[str, ...] | None = None) -> list[str]:

@@ -1,0 +1,3 @@
+"""Contracts from won opportunities, payment plans, payments, receivables; sales expenses
+(design.md §3 sales/).
+"""

@@ -1,0 +1,1 @@
+"""Forecast, quotas, attainment and commission (design.md §3 sales/)."""

@@ -1,0 +1,1 @@
+"""Products, price lists, quotes with versions and discount approval (design.md §3 sales/)."""
