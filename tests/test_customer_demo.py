@@ -113,4 +113,14 @@ def test_demo_pipeline_spans_units_and_stages() -> None:
     assert opportunities.filter(status="won").count() == counts["won"] > 0
     lost = opportunities.filter(status="lost")
     assert lost.count() == counts["lost"] and all(o.lost_reason for o in lost)
+    # A year of history: created over the past year, closed ones on their own days, stage
+    # changes in order after the opportunity's creation.
+    now = timezone.now()
+    created = sorted(opportunities.values_list("created_at", flat=True))
+    assert now - created[0] > dt.timedelta(days=120) and now - created[-1] < dt.timedelta(days=366)
+    for closed in opportunities.exclude(status="open"):
+        assert closed.created_at <= closed.closed_at <= now
+        assert closed.expected_close == timezone.localdate(closed.closed_at)
+    for change in StageChange.objects.select_related("opportunity"):
+        assert change.opportunity.created_at <= change.at <= now
     assert audit_verify()[1] is None

@@ -1,6 +1,7 @@
 """Demo pipeline: opportunities of the demo group's account managers across the units,
 in every stage, some won and some lost, created and moved through the sales services
-(so stage history, audit and events are as real use leaves them)."""
+(so stage history, audit and events are as real use leaves them), then spread over the
+past year (created, stage changes, closed) so that forecasts and attainment have history."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from groupcrm.core.actor import Actor
 from groupcrm.customers.models import Contact, CustomerRelationship
 from groupcrm.org.models import BusinessUnit, User
-from groupcrm.sales.models import Opportunity, Stage
+from groupcrm.sales.models import Opportunity, Stage, StageChange
 from groupcrm.sales.services import opportunity_create, opportunity_move, pipeline_for
 
 # What each unit sells (the demo units' subsidiaries), for opportunity names.
@@ -81,7 +82,35 @@ def load_pipeline(*, rng_seed: int = 2026, count: int = 400) -> dict[str, int]:
             )
             counts["opportunities"] += 1
             _advance(rng, actor, opportunity, stages, has_contacts=bool(contacts), counts=counts)
+            _spread_over_the_year(rng, opportunity.pk)
     return counts
+
+
+def _spread_over_the_year(rng: random.Random, pk: int) -> None:
+    """Move the opportunity's history back by up to a year: it was created then, its
+    stage changes happened in order since, and a closed one closed on a day of its own
+    (its expected close becomes that day). Demo data only: history is never rewritten
+    elsewhere."""
+    opportunity = Opportunity.objects.get(pk=pk)
+    now = timezone.now()
+    age = dt.timedelta(days=rng.randint(20, 365), hours=rng.randint(0, 23))
+    start = now - age
+    closed = opportunity.status != Opportunity.Status.OPEN
+    end = start + age * rng.uniform(0.3, 1.0) if closed else now - age * rng.uniform(0, 0.2)
+    changes = list(opportunity.stage_changes.order_by("at", "pk"))
+    moments = sorted(start + (end - start) * rng.random() for _ in changes)
+    if closed and moments:
+        moments[-1] = end
+    previous = start
+    for change, at in zip(changes, moments, strict=True):
+        StageChange.objects.filter(pk=change.pk).update(
+            at=at, seconds_in_previous=int((at - previous).total_seconds())
+        )
+        previous = at
+    fields: dict[str, object] = {"created_at": start, "stage_entered_at": previous}
+    if closed:
+        fields.update(closed_at=end, expected_close=timezone.localdate(end))
+    Opportunity.objects.filter(pk=pk).update(**fields)
 
 
 def _advance(
