@@ -227,7 +227,15 @@ class PoolRuleForm(forms.ModelForm):
 
     class Meta:
         model = PoolRule
-        fields = ["max_owned", "daily_claim_limit", "reclaim_after_days", "exempt_won"]
+        fields = [
+            "max_owned",
+            "daily_claim_limit",
+            "reclaim_after_days",
+            "exempt_won",
+            "exempt_open_opportunity",
+            "reclaim_without_opportunity_days",
+            "protection_days",
+        ]
 
     def clean_grades(self) -> list[str]:
         raw = self.cleaned_data["grades"].replace("，", ",")

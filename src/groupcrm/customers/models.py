@@ -341,6 +341,23 @@ class PoolRule(models.Model):
         help_text=_("0 turns automatic return off."),
     )
     exempt_won = models.BooleanField(_("customers with a deal stay with their owner"), default=True)
+    exempt_open_opportunity = models.BooleanField(
+        _("customers with an open opportunity stay with their owner"),
+        default=False,
+        help_text=_("No return for lack of follow-up while the unit has an open opportunity."),
+    )
+    reclaim_without_opportunity_days = models.PositiveIntegerField(
+        _("return to pool after days without an open opportunity"),
+        default=0,
+        help_text=_("0 turns this rule off."),
+    )
+    # How long an owner counts as protected against other units (撞单 detection) after
+    # claiming or following up, besides an explicit "protected until" date.
+    protection_days = models.PositiveIntegerField(
+        _("protection after claim or follow-up (days)"),
+        default=90,
+        help_text=_("0: only an explicit protection date protects a customer."),
+    )
     grades = models.JSONField(_("unit grades"), default=list, blank=True)
 
     audit_fields: ClassVar[tuple[str, ...]] = (
@@ -348,6 +365,9 @@ class PoolRule(models.Model):
         "daily_claim_limit",
         "reclaim_after_days",
         "exempt_won",
+        "exempt_open_opportunity",
+        "reclaim_without_opportunity_days",
+        "protection_days",
         "grades",
     )
 

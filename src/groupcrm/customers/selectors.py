@@ -47,6 +47,7 @@ from groupcrm.customers.services import (
     pool_q,
     pool_rule,
     reclaim_due,
+    reclaim_plan,
     similar_customers,
 )
 from groupcrm.org.models import User
@@ -622,7 +623,7 @@ def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
         }
         if rel.pk in visible:
             rule = rules.of(rel)
-            due = reclaim_due(rel, rule, today)
+            plan = reclaim_plan(rel, rule, today)
             row.update(
                 stage=rel.stage,
                 stage_label=str(rel.get_stage_display()),
@@ -631,12 +632,8 @@ def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
                 last_followup_at=rel.last_followup_at,
                 claimed_at=rel.claimed_at,
                 protected_until=rel.protected_until,
-                reclaim_on=due,
-                reclaim_reason=(
-                    str(_("No follow-up for %(n)d days") % {"n": rule.reclaim_after_days})
-                    if due
-                    else ""
-                ),
+                reclaim_on=plan.on if plan else None,
+                reclaim_reason=plan.reason if plan else "",
                 grades=rule.grade_choices,
             )
         rows.append(row)

@@ -12,11 +12,13 @@ grant is group-wide. Anyone with customers.view may read it.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.apps import apps
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -847,17 +849,77 @@ def relationship_release(
     return relationship
 
 
+def opportunity_activity(rel: CustomerRelationship) -> tuple[bool, dt.datetime | None]:
+    """Whether the relationship's unit has an open opportunity on the customer, and when
+    its last other one closed (sales owns opportunities; this reads them through the
+    customer's reverse relation so the customer master does not import sales)."""
+    if not apps.is_installed("groupcrm.sales"):
+        return False, None
+    items = rel.customer.opportunities.filter(bu_id=rel.bu_id)
+    if items.filter(status="open").exists():
+        return True, None
+    return False, items.aggregate(last=Max("closed_at"))["last"]
+
+
+@dataclass(frozen=True)
+class Reclaim:
+    """When an owned relationship goes back to the pool, and why."""
+
+    on: dt.date
+    reason: str
+
+
+def reclaim_plan(rel: CustomerRelationship, rule: PoolRule, today: dt.date) -> Reclaim | None:
+    """The earliest day ``rule`` returns ``rel`` to the pool, with the rule that does it;
+    None when no rule applies. A protection date postpones every rule."""
+    if rel.owner_id is None or (rule.exempt_won and rel.stage == CustomerRelationship.Stage.WON):
+        return None
+    needs_opportunities = rule.exempt_open_opportunity or rule.reclaim_without_opportunity_days
+    has_open, last_closed = opportunity_activity(rel) if needs_opportunities else (False, None)
+    owned_since = rel.claimed_at or rel.created_at
+    plans: list[Reclaim] = []
+    if rule.reclaim_after_days and not (rule.exempt_open_opportunity and has_open):
+        since = rel.last_followup_at or owned_since
+        plans.append(
+            Reclaim(
+                timezone.localtime(since).date() + dt.timedelta(days=rule.reclaim_after_days),
+                _("No follow-up for %(n)d days") % {"n": rule.reclaim_after_days},
+            )
+        )
+    if rule.reclaim_without_opportunity_days and not has_open:
+        since = max(owned_since, last_closed) if last_closed else owned_since
+        days = rule.reclaim_without_opportunity_days
+        plans.append(
+            Reclaim(
+                timezone.localtime(since).date() + dt.timedelta(days=days),
+                _("No open opportunity for %(n)d days") % {"n": days},
+            )
+        )
+    if not plans:
+        return None
+    plan = min(plans, key=lambda p: p.on)
+    if rel.protected_until and rel.protected_until >= plan.on:
+        plan = Reclaim(rel.protected_until + dt.timedelta(days=1), plan.reason)
+    return plan
+
+
 def reclaim_due(rel: CustomerRelationship, rule: PoolRule, today: dt.date) -> dt.date | None:
     """The day an owned relationship goes back to the pool under ``rule``, or None."""
-    if rel.owner_id is None or rule.reclaim_after_days == 0:
+    plan = reclaim_plan(rel, rule, today)
+    return plan.on if plan else None
+
+
+def protection_end(rel: CustomerRelationship, rule: PoolRule) -> dt.date | None:
+    """The last day an owned relationship is protected against other units: its explicit
+    protection date, or ``rule.protection_days`` after the claim or last follow-up,
+    whichever is later. None for a relationship in the pool or never protected."""
+    if rel.owner_id is None:
         return None
-    if rule.exempt_won and rel.stage == CustomerRelationship.Stage.WON:
-        return None
-    since = rel.last_followup_at or rel.claimed_at or rel.created_at
-    due = timezone.localtime(since).date() + dt.timedelta(days=rule.reclaim_after_days)
-    if rel.protected_until and rel.protected_until >= due:
-        due = rel.protected_until + dt.timedelta(days=1)
-    return due
+    ends = [rel.protected_until] if rel.protected_until else []
+    if rule.protection_days:
+        since = rel.last_followup_at or rel.claimed_at or rel.created_at
+        ends.append(timezone.localtime(since).date() + dt.timedelta(days=rule.protection_days))
+    return max(ends) if ends else None
 
 
 def pool_reclaim(*, today: dt.date | None = None) -> int:
@@ -868,20 +930,14 @@ def pool_reclaim(*, today: dt.date | None = None) -> int:
     count = 0
     for rel in (
         CustomerRelationship.objects.filter(owner__isnull=False)
-        .select_related("bu")
+        .select_related("bu", "customer")
         .order_by("pk")
         .iterator(chunk_size=500)
     ):
-        rule = pool_rule(rel.bu_id)
-        due = reclaim_due(rel, rule, today)
-        if due is None or due > today:
+        plan = reclaim_plan(rel, pool_rule(rel.bu_id), today)
+        if plan is None or plan.on > today:
             continue
-        relationship_release(
-            actor=actor,
-            pk=rel.pk,
-            reason=_("No follow-up for %(n)d days") % {"n": rule.reclaim_after_days},
-            verb="reclaim",
-        )
+        relationship_release(actor=actor, pk=rel.pk, reason=plan.reason, verb="reclaim")
         count += 1
     return count
 
@@ -940,10 +996,9 @@ def pool_rule_update(*, actor: Actor, bu_id: int, **values: Any) -> PoolRule:
     for name in ("max_owned", "daily_claim_limit"):
         if name in values and (values[name] is None or values[name] < 1):
             errors[name] = _("Enter a number of at least 1.")
-    if "reclaim_after_days" in values and (
-        values["reclaim_after_days"] is None or values["reclaim_after_days"] < 0
-    ):
-        errors["reclaim_after_days"] = _("Enter a number of zero or more.")
+    for name in ("reclaim_after_days", "reclaim_without_opportunity_days", "protection_days"):
+        if name in values and (values[name] is None or values[name] < 0):
+            errors[name] = _("Enter a number of zero or more.")
     if errors:
         raise ValidationError(errors)
     rule, created = PoolRule.objects.get_or_create(bu=unit)

@@ -448,7 +448,7 @@ def relationship_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "rel": rel,
             "rule": rule,
-            "reclaim_on": services.reclaim_due(rel, rule, timezone.localdate()),
+            "reclaim": services.reclaim_plan(rel, rule, timezone.localdate()),
             "collaborators": rel.collaborators.select_related("user"),
             "history": paginate(request, object_history(obj=rel)),
             "can_change": CustomerRelationship.objects.visible_to(actor, "change")
@@ -608,6 +608,9 @@ def pool_rule_edit(request: HttpRequest, bu_id: int) -> HttpResponse:
             "daily_claim_limit": rule.daily_claim_limit,
             "reclaim_after_days": rule.reclaim_after_days,
             "exempt_won": rule.exempt_won,
+            "exempt_open_opportunity": rule.exempt_open_opportunity,
+            "reclaim_without_opportunity_days": rule.reclaim_without_opportunity_days,
+            "protection_days": rule.protection_days,
         },
     )
     done = submit(
