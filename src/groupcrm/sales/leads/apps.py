@@ -14,3 +14,5 @@ class LeadsConfig(AppConfig):
             "leads", _("Leads"), ("view", "create", "change", "delete", "export", "admin")
         )
         register_module("referrals", _("Referrals"), ("view", "create", "change"))
+        # selectors registers the 360 page's referrals card; subscribers the notifications.
+        from groupcrm.sales.leads import selectors, subscribers  # noqa: F401
