@@ -16,3 +16,13 @@ class ContractsConfig(AppConfig):
             ("view", "create", "change", "delete", "export"),
         )
         register_module("expenses", _("Sales expenses"), ("view", "create", "change", "delete"))
+        from groupcrm.customers.merge import register_merge_link
+        from groupcrm.sales.contracts import (
+            expenses,
+            selectors,  # noqa: F401  (the 360° receivables card)
+            subscribers,  # noqa: F401  (registers handlers)
+        )
+
+        # A merged customer's contracts follow it to the survivor (and back).
+        register_merge_link("contracts.Contract", "customer")
+        expenses.register()
