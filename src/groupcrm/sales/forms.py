@@ -31,6 +31,13 @@ class OpportunityForm(forms.Form):
         required=False,
         help_text=_("Leave empty to use the stage's probability."),
     )
+    forecast_category = forms.ChoiceField(
+        label=_("forecast category"),
+        choices=Opportunity.ForecastCategory.choices,
+        initial=Opportunity.ForecastCategory.PIPELINE,
+        required=False,
+        help_text=_("How sure you are it closes in its expected month (for the forecast)."),
+    )
     next_step = forms.CharField(label=_("next step"), max_length=200, required=False)
     competitors = forms.CharField(
         label=_("competitors"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -70,6 +77,7 @@ class OpportunityForm(forms.Form):
             "amount": opportunity.amount,
             "expected_close": opportunity.expected_close,
             "probability": opportunity.probability if opportunity.probability_manual else None,
+            "forecast_category": opportunity.forecast_category,
             "next_step": opportunity.next_step,
             "competitors": opportunity.competitors,
             "decision_contact_ids": [c.pk for c in opportunity.decision_contacts.all()],

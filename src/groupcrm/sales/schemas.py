@@ -10,6 +10,7 @@ from groupcrm.sales.models import CURRENCY
 # checked by the service, so "abc", "-1", "NaN" and "Infinity" get one clear message.
 Amount = str | int | float
 AMOUNT_HELP = "Amount in CNY as a decimal string, at most 2 decimals, not negative."
+FORECAST_HELP = "Forecast category: pipeline, best_case, commit or omitted."
 
 
 class OpportunityOut(Schema):
@@ -30,6 +31,7 @@ class OpportunityOut(Schema):
     stage_name: str = Field(..., alias="stage.name")
     probability: int
     probability_manual: bool
+    forecast_category: str
     next_step: str
     competitors: str
     decision_contact_ids: list[int]
@@ -83,6 +85,7 @@ class OpportunityIn(Strict):
     owner_id: int | None = Field(None, description="Default: the caller.")
     stage_id: int | None = Field(None, description="An open stage; default: the first.")
     probability: int | None = Field(None, description="0–100; default: the stage's.")
+    forecast_category: str = Field("pipeline", description=FORECAST_HELP)
     next_step: str = ""
     competitors: str = ""
     decision_contact_ids: list[int] = []
@@ -95,6 +98,7 @@ class OpportunityPatch(Strict):
     expected_close: date | None = None
     owner_id: int | None = None
     probability: int | None = Field(None, description="null: back to the stage's.")
+    forecast_category: str | None = Field(None, description=FORECAST_HELP)
     next_step: str | None = None
     competitors: str | None = None
     decision_contact_ids: list[int] | None = None
@@ -124,6 +128,22 @@ class PipelineOut(Schema):
     @staticmethod
     def resolve_stages(obj: Any) -> list[Any]:
         return list(obj.stages.all())
+
+
+class SplitOut(Schema):
+    bu_id: int
+    user_id: int | None
+    percent: str
+
+
+class SplitIn(Strict):
+    bu_id: int
+    user_id: int | None = None
+    percent: Amount = Field(..., description="Share in %, above 0, at most 2 decimals.")
+
+
+class SplitsIn(Strict):
+    splits: list[SplitIn] = Field(..., description="Shares that add up to exactly 100.")
 
 
 class UnitPipelineOut(Schema):
