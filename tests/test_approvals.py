@@ -48,6 +48,7 @@ register_kind(
     on_approved=_apply,
     on_rejected=_apply,
     describe=lambda r: f"折扣 {r.payload['pct']}%",
+    subject_url="sales:detail",
 )
 register_kind("test.failing", "会失败的审批", module="opportunities", on_approved=_explode)
 
@@ -324,6 +325,8 @@ def test_the_detail_page_decides_with_a_comment(personas: Personas) -> None:
     page = client.get(url)
     assert page.status_code == 200 and 'data-testid="decide"' in page.content.decode()
     assert "pct" in page.content.decode()
+    # The kind names the subject's page: the approver can look at what they decide.
+    assert f'href="{reverse("sales:detail", args=[1])}"' in page.content.decode()
     response = client.post(url, {"decision": "reject", "comment": ""})
     assert response.status_code == 200 and "invalid-feedback" in response.content.decode()
     request.refresh_from_db()

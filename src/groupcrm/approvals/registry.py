@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.urls import reverse
 from django.utils.functional import Promise
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ class ApprovalKind:
     on_rejected: Callback | None = None
     # A one-line, human summary of the payload (e.g. "折扣 15%"); the UI falls back to it.
     describe: Callable[[ApprovalRequest], str] | None = None
+    # The URL name of the subject's page, taking the subject id (e.g. "quotes:detail").
+    subject_url: str | None = None
 
 
 KINDS: dict[str, ApprovalKind] = {}
@@ -46,11 +49,12 @@ def register_kind(
     on_approved: Callback,
     on_rejected: Callback | None = None,
     describe: Callable[[ApprovalRequest], str] | None = None,
+    subject_url: str | None = None,
 ) -> ApprovalKind:
     """Register (or, on a module reload, replace) the kind ``code``."""
     if not code or len(code) > 60:
         raise ValueError("an approval kind needs a code of at most 60 characters")
-    kind = ApprovalKind(code, label, module, on_approved, on_rejected, describe)
+    kind = ApprovalKind(code, label, module, on_approved, on_rejected, describe, subject_url)
     KINDS[code] = kind
     return kind
 
@@ -67,6 +71,14 @@ def kind_label(code: str) -> str:
 def describe(request: ApprovalRequest) -> str:
     kind = KINDS.get(request.kind)
     return kind.describe(request) if kind and kind.describe else ""
+
+
+def subject_link(request: ApprovalRequest) -> str | None:
+    """The page of what the request is about, when its kind names one."""
+    kind = KINDS.get(request.kind)
+    if kind is None or kind.subject_url is None:
+        return None
+    return reverse(kind.subject_url, args=[request.subject_id])
 
 
 def decidable_kinds(actor: Actor) -> list[str]:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from groupcrm.approvals import selectors, services
 from groupcrm.approvals.forms import DecisionForm
 from groupcrm.approvals.models import ApprovalRequest
-from groupcrm.approvals.registry import describe, kind_label
+from groupcrm.approvals.registry import describe, kind_label, subject_link
 from groupcrm.audit.selectors import object_history
 from groupcrm.core.ui import paginate, submit
 
@@ -73,6 +73,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "item": item,
             "kind": kind_label(item.kind),
             "summary": describe(item),
+            "subject_link": subject_link(item),
             "form": form,
             "can_decide": can_decide,
             "can_withdraw": item.requested_by_id == actor.user_id

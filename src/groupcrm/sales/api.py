@@ -15,6 +15,8 @@ from groupcrm.sales.schemas import (
     OpportunityOut,
     OpportunityPatch,
     PipelineOut,
+    SplitOut,
+    SplitsIn,
     UnitPipelineOut,
 )
 
@@ -38,16 +40,17 @@ def opportunity_list(
     q: str = "",
     close_month: str = "",
     sort: str = "",
+    forecast_category: str = "",
 ) -> Any:
     """Opportunities the caller may see. `q` searches the customer (name, 拼音, USCC);
     `close_month` is `YYYY-MM`; `sort`: close, -close, amount, -amount, name, -updated,
-    stage. `bu_id` includes the units below it."""
+    stage. `bu_id` includes the units below it. `forecast_category`: pipeline,
+    best_case, commit or omitted."""
     actor = actor_of(request)
     actor.require("opportunities", "view")
     filters = selectors.OpportunityFilters.from_query(request.GET)
-    return selectors.opportunity_list(actor=actor, filters=filters).prefetch_related(
-        "decision_contacts"
-    )
+    items = selectors.opportunity_list(actor=actor, filters=filters)
+    return items.prefetch_related("decision_contacts")
 
 
 @router.post("/opportunities", response={201: OpportunityDetail})
@@ -80,6 +83,29 @@ def opportunity_move(request: HttpRequest, opportunity_id: int, payload: MoveIn)
     them; the lost stage needs `lost_reason`; a stale `version`: 409 `stale`."""
     services.opportunity_move(actor=actor_of(request), pk=opportunity_id, **payload.model_dump())
     return _detail(request, opportunity_id)
+
+
+def _splits(opportunity: Any) -> list[dict[str, Any]]:
+    return [
+        {"bu_id": bu_id, "user_id": user_id, "percent": f"{percent:.2f}"}
+        for bu_id, user_id, percent in selectors.splits_of(opportunity)
+    ]
+
+
+@router.get("/opportunities/{opportunity_id}/splits", response=list[SplitOut])
+def opportunity_splits(request: HttpRequest, opportunity_id: int) -> Any:
+    """Who is credited with the won amount: the splits, else 100 % to the opportunity's
+    unit and owner."""
+    return _splits(_detail(request, opportunity_id))
+
+
+@router.put("/opportunities/{opportunity_id}/splits", response=list[SplitOut])
+def opportunity_set_splits(request: HttpRequest, opportunity_id: int, payload: SplitsIn) -> Any:
+    """Replace the splits by hand (needs opportunities.admin); the shares must add up to
+    exactly 100 (422 `invalid_split` naming the share at fault)."""
+    shares = [split.model_dump() for split in payload.splits]
+    services.opportunity_set_splits(actor=actor_of(request), pk=opportunity_id, shares=shares)
+    return _splits(_detail(request, opportunity_id))
 
 
 @router.get("/pipelines", response=list[PipelineOut])

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from groupcrm.core.scoping import ScopedModel
 
@@ -96,7 +97,7 @@ class Opportunity(ScopedModel):
     class ForecastCategory(models.TextChoices):
         """How sure the owner is of an open opportunity (the forecast's columns)."""
 
-        PIPELINE = "pipeline", _("Pipeline")
+        PIPELINE = "pipeline", pgettext_lazy("forecast category", "Pipeline")
         BEST_CASE = "best_case", _("Best case")
         COMMIT = "commit", _("Commit")
         OMITTED = "omitted", _("Omitted")

@@ -71,6 +71,7 @@ class OpportunityFilters:
     q: str = ""  # customer name, 拼音 or initials, USCC
     close_month: dt.date | None = None  # any day of the month; the month counts
     pipeline_id: int | None = None
+    forecast_category: str = ""
     sort: str = ""
 
     @classmethod
@@ -84,6 +85,7 @@ class OpportunityFilters:
             q=query.get("q", "").strip(),
             close_month=_month(query.get("close_month")),
             pipeline_id=_int(query.get("pipeline_id")),
+            forecast_category=query.get("forecast_category", ""),
             sort=query.get("sort", ""),
         )
 
@@ -97,6 +99,8 @@ def opportunity_list(
     )
     if f.status in Opportunity.Status.values:
         items = items.filter(status=f.status)
+    if f.forecast_category in Opportunity.ForecastCategory.values:
+        items = items.filter(forecast_category=f.forecast_category)
     if f.stage_id:
         items = items.filter(stage_id=f.stage_id)
     if f.pipeline_id:

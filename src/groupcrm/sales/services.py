@@ -182,7 +182,7 @@ def _stale() -> Conflict:
     )
 
 
-def _check_version(opportunity: Opportunity, version: Any) -> int:
+def check_version(opportunity: Opportunity, version: Any) -> int:
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValidationError({"version": _("Send the version you read.")})
     if version != opportunity.version:
@@ -286,7 +286,7 @@ def opportunity_update(
     """Change the opportunity's details (not its stage: see ``opportunity_move``).
     ``probability=None`` among ``fields`` goes back to the stage's probability."""
     opportunity = scoped_get(Opportunity, actor=actor, pk=pk, action="change")
-    _check_version(opportunity, version)
+    check_version(opportunity, version)
     errors: dict[str, Any] = {}
     data = _clean(
         {**fields, "decision_contact_ids": decision_contact_ids},
@@ -328,7 +328,7 @@ def opportunity_move(
     """Move to another stage of the pipeline: its required fields must be filled; won
     closes at 100 %, lost at 0 % with a reason; moving back to an open stage reopens."""
     opportunity = scoped_get(Opportunity, actor=actor, pk=pk, action="change")
-    _check_version(opportunity, version)
+    check_version(opportunity, version)
     stage = Stage.objects.filter(pipeline_id=opportunity.pipeline_id, pk=stage_id).first()
     if stage is None:
         raise ValidationError({"stage_id": _("Choose a stage of this opportunity's pipeline.")})
@@ -391,6 +391,39 @@ def opportunity_move(
             name="sales.opportunity_lost",
             payload={**payload, "lost_reason": lost_reason},
         )
+    return opportunity
+
+
+def opportunity_transfer(
+    *, actor: Actor, opportunity: Opportunity, bu_id: int, owner_id: int, verb: str
+) -> Opportunity:
+    """Hand an open opportunity to another unit and owner (a referral accepted, say): the
+    caller has checked that the actor may. The receiving unit's relationship with the
+    customer starts if it has none; the write is the conditional UPDATE on the version the
+    opportunity was read at, so a change in between is a 409 ("stale")."""
+    if opportunity.status != Opportunity.Status.OPEN:
+        raise Conflict(_("The opportunity is closed meanwhile."), code="not_open")
+    unit = BusinessUnit.objects.get(pk=bu_id)
+    customer_services.check_owner(unit, owner_id)
+    if not CustomerRelationship.objects.filter(customer=opportunity.customer, bu=unit).exists():
+        customer_services.relationship_start(
+            actor=actor, customer_id=opportunity.customer_id, bu_id=unit.pk, owner_id=owner_id
+        )
+    before = snapshot(opportunity)
+    from_bu = opportunity.bu_id
+    _write(opportunity, opportunity.version, {"bu_id": unit.pk, "owner_id": owner_id})
+    audit_update(actor=actor, obj=opportunity, before=before, verb=verb)
+    publish(
+        actor=actor,
+        name="sales.opportunity_transferred",
+        payload={
+            "opportunity_id": opportunity.pk,
+            "customer_id": opportunity.customer_id,
+            "from_bu_id": from_bu,
+            "bu_id": unit.pk,
+            "owner_id": owner_id,
+        },
+    )
     return opportunity
 
 

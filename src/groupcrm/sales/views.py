@@ -18,6 +18,7 @@ from groupcrm.customers.models import Contact, Customer
 from groupcrm.org.models import BusinessUnit, User
 from groupcrm.org.selectors import units_for
 from groupcrm.sales import selectors, services
+from groupcrm.sales.conflicts.selectors import engagements
 from groupcrm.sales.forms import MoveForm, OpportunityForm
 from groupcrm.sales.models import Opportunity, Stage
 
@@ -56,6 +57,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "statuses": Opportunity.Status.choices,
+            "categories": Opportunity.ForecastCategory.choices,
             "stages": [s for p in pipelines for s in p.stages.all()],
             "multiple_pipelines": len(pipelines) > 1,
             "units": units_for(actor=actor, module="opportunities", action="view"),
@@ -114,6 +116,12 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "stages": opportunity.pipeline.stages.all() if can_change else [],
             "can_change": can_change,
             "lost": Stage.Outcome.LOST,
+            # Just created on a customer other units work with: the conflicts notice.
+            "engagements": engagements(
+                actor=actor, customer=opportunity.customer, unit=opportunity.bu
+            )
+            if request.GET.get("engaged") and opportunity.status == Opportunity.Status.OPEN
+            else [],
         },
     )
 
@@ -141,7 +149,12 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Opportunity created."))
-            return redirect("sales:detail", opportunity.pk)
+            url = reverse("sales:detail", args=[opportunity.pk])
+            # Other units engaged with the customer's group: the new page tells the owner.
+            engaged = engagements(actor=actor, customer=opportunity.customer, unit=opportunity.bu)
+            return redirect(f"{url}?engaged=1" if engaged else url)
+    chosen = request.POST.get("bu_id", "")
+    unit = BusinessUnit.objects.filter(pk=int(chosen)).first() if chosen.isdecimal() else actor.bu
     return render(
         request,
         "sales/form.html",
@@ -150,6 +163,10 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
             "title": _("New opportunity"),
             "back": reverse("sales:list"),
             "customer": customer,
+            "unit": unit,
+            "engagements": engagements(actor=actor, customer=customer, unit=unit)
+            if customer and unit
+            else [],
         },
     )
 

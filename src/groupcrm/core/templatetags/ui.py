@@ -3,6 +3,8 @@ from decimal import Decimal, InvalidOperation
 from django import forms, template
 from django.utils.safestring import SafeString
 
+from groupcrm.core.actor import Actor
+
 register = template.Library()
 
 
@@ -29,3 +31,10 @@ def cny(value: object) -> str:
         return f"¥{Decimal(str(value)):,.2f}"
     except (InvalidOperation, ValueError):
         return ""
+
+
+@register.filter
+def can(actor: Actor | None, permission: str) -> bool:
+    """``actor|can:"opportunities.admin"``: whether the actor holds the permission."""
+    module, _sep, action = permission.partition(".")
+    return bool(actor and actor.can(module, action))

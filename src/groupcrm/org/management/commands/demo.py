@@ -6,13 +6,20 @@ from django.db import transaction
 
 from groupcrm.customers.demo import load_customers
 from groupcrm.org.demo import build_demo, demo_exists
+from groupcrm.sales.conflicts.demo import load_conflicts
+from groupcrm.sales.contracts.demo import load_contracts
 from groupcrm.sales.demo import load_pipeline
+from groupcrm.sales.forecast.demo import load_forecast
+from groupcrm.sales.leads.demo import load_leads
+from groupcrm.sales.quotes.demo import load_quotes
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo group 华夏控股集团 (units, roles, ~30 users) and about 2,000 demo "
-        "customers with contacts and follow-ups, all through the services."
+        "customers with contacts and follow-ups, a year of sales (leads, opportunities, "
+        "referrals, conflicts, quotes, contracts and payments, quotas), all through the "
+        "services."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -30,6 +37,15 @@ class Command(BaseCommand):
             counts = build_demo()
             customers = load_customers()
             pipeline = load_pipeline()
+            # The rest of sales builds on the pipeline; the forecast comes last, so that its
+            # figures include the referrals won and the contracts signed before it.
+            sales = {
+                "leads": load_leads(),
+                "conflicts": load_conflicts(),
+                "quotes": load_quotes(),
+                "contracts": load_contracts(),
+                "forecast": load_forecast(),
+            }
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo group created: {counts['units']} units, {counts['roles']} roles, "
@@ -50,3 +66,6 @@ class Command(BaseCommand):
                 f"({pipeline['won']} won, {pipeline['lost']} lost)"
             )
         )
+        for part, figures in sales.items():
+            listed = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in figures.items())
+            self.stdout.write(self.style.SUCCESS(f"demo {part}: {listed}"))
