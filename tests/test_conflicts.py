@@ -30,7 +30,6 @@ from groupcrm.org.models import User
 from groupcrm.org.services import token_create, user_create
 from groupcrm.sales import services as sales_services
 from groupcrm.sales.conflicts import selectors, services
-from groupcrm.sales.conflicts.demo import load_conflicts
 from groupcrm.sales.conflicts.models import Conflict
 from groupcrm.sales.models import Opportunity, RevenueSplit
 
@@ -724,20 +723,3 @@ def test_the_pool_rule_page_saves_the_opportunity_options(personas: Personas) ->
 
 
 # --- demo -----------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_the_demo_has_an_open_and_a_decided_conflict() -> None:
-    from groupcrm.customers.demo import load_customers
-    from groupcrm.org.demo import build_demo
-    from groupcrm.sales.demo import load_pipeline
-
-    build_demo()
-    load_customers(count=120)
-    load_pipeline(count=60)
-    counts = load_conflicts()
-    assert counts == {"open": 1, "decided": 1}
-    decided = Conflict.objects.get(status="decided")
-    assert decided.decision == "joint" and decided.approval.status == "approved"
-    assert RevenueSplit.objects.filter(source="conflict").count() == 2
-    assert Conflict.objects.filter(status="open").count() == 1

@@ -445,28 +445,6 @@ def test_the_360_page_shows_referrals_in_both_directions(personas: Personas) -> 
 
 
 @pytest.mark.django_db
-def test_demo_leads_cover_every_status_rules_and_referrals(default_pipeline: None) -> None:
-    from groupcrm.customers.demo import load_customers
-    from groupcrm.org.demo import build_demo
-    from groupcrm.sales.demo import load_pipeline
-    from groupcrm.sales.leads.demo import load_leads
-    from groupcrm.sales.leads.models import AssignmentRule, Territory
-
-    build_demo()
-    load_customers(count=120)
-    load_pipeline(count=60)
-    counts = load_leads()
-    assert counts["leads"] == Lead.objects.count() > 20
-    assert set(Lead.objects.values_list("status", flat=True)) == set(Lead.Status.values)
-    assert Territory.objects.count() == 3 and AssignmentRule.objects.count() == 4
-    statuses = set(Referral.objects.values_list("status", flat=True))
-    assert {"accepted", "pending", "declined"} <= statuses
-    won = [r for r in Referral.objects.filter(status="accepted") if selectors.credits(r)]
-    assert won, "one accepted referral's opportunity is won and credited"
-    assert Lead.objects.filter(source="web", owner__isnull=False).exists()
-
-
-@pytest.mark.django_db
 def test_a_lead_with_a_pending_referral_is_not_converted(personas: Personas) -> None:
     lead = services.lead_create(actor=personas.actor("mfg_am"), company_name="太原重工有限公司")
     refer(personas, lead)

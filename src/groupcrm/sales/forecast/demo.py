@@ -1,6 +1,7 @@
-"""Demo forecast: monthly quotas for 2026, commission rules per subsidiary and forecast
-categories on the open demo opportunities, all through the services (audit and events
-as real use leaves them). Run after the demo pipeline (sales.demo.load_pipeline)."""
+"""Demo forecast: monthly quotas over the past year and the next quarter, commission
+rules per subsidiary and forecast categories on the open demo opportunities, all through
+the services (audit and events as real use leaves them). Run after the demo pipeline
+(sales.demo.load_pipeline) and whatever splits its wins (referrals, conflicts)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from collections import defaultdict
 from decimal import ROUND_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from groupcrm.core.actor import Actor
 from groupcrm.org.models import BusinessUnit, Membership
 from groupcrm.sales.forecast.services import forecast_refresh, quota_bulk_set, rule_create
 from groupcrm.sales.models import Opportunity
+from groupcrm.sales.selectors import splits_of
 from groupcrm.sales.services import opportunity_update
 
-YEAR = 2026
+MONTHS_BACK, MONTHS_AHEAD = 11, 3  # the demo pipeline spans the past year
 FLOOR = Decimal(300_000)  # a rep without wins still gets a quota
 STEP = Decimal(10_000)
 SALES_ROLES = ("account_manager", "sales_lead")
@@ -30,21 +31,27 @@ def _round(amount: Decimal) -> Decimal:
 
 
 def load_forecast(*, rng_seed: int = 2026) -> dict[str, int]:
-    """Quotas for every demo account manager and their units over the 12 months of 2026,
-    sized on what each rep won this month (attainment 70–125 %); a commission rule per
-    subsidiary (2 %, 3 % from 100 %, 4 % from 120 % attainment); forecast categories on
-    the open opportunities by their probability."""
+    """Quotas for every demo account manager and their units from eleven months ago to
+    three months ahead, sized on what each rep is credited with this month (attainment
+    70–125 %); a commission rule per subsidiary (2 %, 3 % from 100 %, 4 % from 120 %
+    attainment); forecast categories on the open opportunities by their probability."""
     rng = random.Random(rng_seed)
     system = Actor.system("demo")
     counts = {"quotas": 0, "commission_rules": 0, "forecast_categories": 0}
     today = timezone.localdate()
     month_start = timezone.make_aware(dt.datetime.combine(today.replace(day=1), dt.time.min))
-    won = dict(
-        Opportunity.objects.filter(status=Opportunity.Status.WON, closed_at__gte=month_start)
-        .values("owner_id")
-        .annotate(total=Sum("amount"))
-        .values_list("owner_id", "total")
-    )
+    first = today.replace(day=1)
+    for _ in range(MONTHS_BACK):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    start, months = first.strftime("%Y-%m"), MONTHS_BACK + 1 + MONTHS_AHEAD
+    # What each rep is credited with this month (their splits included).
+    won: dict[int, Decimal] = defaultdict(Decimal)
+    for opportunity in Opportunity.objects.filter(
+        status=Opportunity.Status.WON, closed_at__gte=month_start
+    ).prefetch_related("splits"):
+        for _bu_id, user_id, percent in splits_of(opportunity):
+            if user_id is not None:
+                won[user_id] += opportunity.amount * percent / 100
     reps: dict[int, list[int]] = defaultdict(list)
     for bu_id, user_id in (
         Membership.objects.filter(is_active=True, role__code__in=SALES_ROLES)
@@ -63,8 +70,8 @@ def load_forecast(*, rng_seed: int = 2026) -> dict[str, int]:
                     quota_bulk_set(
                         actor=system,
                         bu_id=bu_id,
-                        start=f"{YEAR}-01",
-                        months=12,
+                        start=start,
+                        months=months,
                         amount=amount,
                         user_ids=[user_id],
                     )
@@ -73,8 +80,8 @@ def load_forecast(*, rng_seed: int = 2026) -> dict[str, int]:
                 quota_bulk_set(
                     actor=system,
                     bu_id=bu_id,
-                    start=f"{YEAR}-01",
-                    months=12,
+                    start=start,
+                    months=months,
                     amount=_round(unit_total * Decimal("1.05")),
                     user_ids=[None],
                 )
@@ -88,7 +95,7 @@ def load_forecast(*, rng_seed: int = 2026) -> dict[str, int]:
                 name=f"{unit.name}销售提成",
                 rate="2",
                 tiers=[{"from": 100, "rate": "3"}, {"from": 120, "rate": "4"}],
-                valid_from=dt.date(YEAR, 1, 1),
+                valid_from=first,
             )
             counts["commission_rules"] += 1
         for opportunity in Opportunity.objects.filter(status=Opportunity.Status.OPEN).order_by(
