@@ -720,6 +720,3 @@ def test_the_pool_rule_page_saves_the_opportunity_options(personas: Personas) ->
         reverse("customers:detail", args=[rel.customer_id]), HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert "No open opportunity for 60 days" in page
-
-
-# --- demo -----------------------------------------------------------------------------------
