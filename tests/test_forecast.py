@@ -17,6 +17,7 @@ from django.utils.translation import override
 from groupcrm.audit.models import AccessRecord, ChangeRecord
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import PermissionDenied, ValidationError
+from groupcrm.core.events import outbox_drain
 from groupcrm.core.models import OutboxEvent
 from groupcrm.core.testing.battery import api_client, ui_client
 from groupcrm.core.testing.personas import Personas
@@ -597,3 +598,27 @@ def test_quota_csv_import_is_all_or_nothing(personas: Personas) -> None:
     response = client.post(url, {"file": SimpleUploadedFile("q.csv", good.encode("utf-8"))})
     assert response.status_code == 302
     assert sorted(Quota.objects.values_list("amount", flat=True)) == [300000, 900000]
+
+
+@pytest.mark.django_db
+def test_a_win_rebuilds_the_figures_at_once_and_a_burst_at_most_every_half_minute(
+    personas: Personas,
+) -> None:
+    admin = personas.actor("admin")
+    row = opportunity(personas, amount="150000")
+    stage = Stage.objects.get(pipeline=row.pipeline, outcome=Stage.Outcome.WON)
+    sales_services.opportunity_move(
+        actor=personas.actor("mfg_am"), pk=row.pk, stage_id=stage.pk, version=row.version
+    )
+    assert selectors.forecast(actor=admin, period=this_month()).total.won == 0
+    outbox_drain()  # the worker delivers sales.opportunity_stage_changed
+    assert selectors.forecast(actor=admin, period=this_month()).total.won == 150000
+    first = selectors.refreshed_at()
+    # A second win right after: the figures wait for the five-minute job.
+    second = opportunity(personas, amount="50000")
+    sales_services.opportunity_move(
+        actor=personas.actor("mfg_am"), pk=second.pk, stage_id=stage.pk, version=second.version
+    )
+    outbox_drain()
+    assert selectors.refreshed_at() == first
+    assert selectors.forecast(actor=admin, period=this_month()).total.won == 150000

@@ -11,3 +11,4 @@ class ForecastConfig(AppConfig):
         from groupcrm.core.permissions import register_module
 
         register_module("forecast", _("Forecast and quotas"), ("view", "export", "admin"))
+        from groupcrm.sales.forecast import subscribers  # noqa: F401
