@@ -611,7 +611,7 @@ def test_a_win_rebuilds_the_figures_at_once_and_a_burst_at_most_every_half_minut
         actor=personas.actor("mfg_am"), pk=row.pk, stage_id=stage.pk, version=row.version
     )
     assert selectors.forecast(actor=admin, period=this_month()).total.won == 0
-    outbox_drain()  # the worker delivers sales.opportunity_stage_changed
+    outbox_drain()  # the worker delivers sales.opportunity_won
     assert selectors.forecast(actor=admin, period=this_month()).total.won == 150000
     first = selectors.refreshed_at()
     # A second win right after: the figures wait for the five-minute job.

@@ -1,6 +1,7 @@
 """The lead list as a CSV or XLSX download: the same filters and scope as the list,
 personal data masked as on screen, an access record per export (design.md §7). The file
-writing is the customer export's (customers.export)."""
+writing is the customer export's (customers.export); ``sheet_download`` is the download
+the other sales lists (quotes, contracts, receivables) use too."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from groupcrm.customers.export import (
     check_format,
     csv_chunks,
     export_logged,
+    export_rows,
     filename,
     inline_limit,
     xlsx_write,
@@ -50,14 +52,15 @@ def _header() -> list[str]:
     ]
 
 
-def _query(filters: Mapping[str, str]) -> QueryDict:
+def as_query(filters: Mapping[str, str]) -> QueryDict:
+    """Export filters as the query a list's ``Filters.from_query`` reads."""
     query = QueryDict(mutable=True)
     query.update(filters)
     return query
 
 
 def _ids(actor: Actor, filters: Mapping[str, str]) -> list[int]:
-    found = lead_list(actor=actor, filters=LeadFilters.from_query(_query(filters)))
+    found = lead_list(actor=actor, filters=LeadFilters.from_query(as_query(filters)))
     return list(found.values_list("pk", flat=True))
 
 
@@ -97,30 +100,37 @@ SHEET = Sheet(
 )
 
 
-def lead_export(*, actor: Actor, fmt: str, query: Mapping[str, str]) -> HttpResponse:
-    """The filtered lead list as a download; more than ``EXPORT_INLINE_MAX_ROWS`` rows
-    are refused (422 ``too_many_rows``): narrow the filters."""
-    actor.require("leads", "export")
+def sheet_download(*, actor: Actor, sheet: Sheet, fmt: str, query: Mapping[str, str]) -> HttpResponse:
+    """A sales list (``sheet``) as a download, with the list's filters read from ``query``
+    and the viewer's scope; needs ``<sheet.module>.export``. More than
+    ``EXPORT_INLINE_MAX_ROWS`` rows are refused (422 ``too_many_rows``): narrow the filters.
+    Shared by the lead, quote, contract and receivables exports."""
+    actor.require(sheet.module, "export")
     check_format(fmt)
-    filters = {name: query[name] for name in SHEET.filters if query.get(name)}
-    ids = SHEET.ids(actor, filters)
+    filters = {name: query[name] for name in sheet.filters if query.get(name)}
+    ids = sheet.ids(actor, filters)
     if len(ids) > inline_limit():
         raise TooManyRows(
             {"": _("More than %(n)d rows match: narrow the filters.") % {"n": inline_limit()}}
         )
     with transaction.atomic():
-        export_logged(actor=actor, sheet=SHEET, fmt=fmt, rows=len(ids), filters=filters)
-    rows = SHEET.rows(actor, ids)
+        export_logged(actor=actor, sheet=sheet, fmt=fmt, rows=len(ids), filters=filters)
+    rows = export_rows(actor, sheet, ids)
     response: HttpResponse
     if fmt == "csv":
         response = StreamingHttpResponse(
-            csv_chunks(SHEET.header(), rows), content_type=CONTENT_TYPES[fmt]
+            csv_chunks(sheet.header(), rows), content_type=CONTENT_TYPES[fmt]
         )
     else:
         out = io.BytesIO()
-        xlsx_write(SHEET, rows, out)
+        xlsx_write(sheet, rows, out)
         response = HttpResponse(out.getvalue(), content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = attachment(
-        filename(SHEET, fmt), filename(SHEET, fmt, ascii_only=True)
+        filename(sheet, fmt), filename(sheet, fmt, ascii_only=True)
     )
     return response
+
+
+def lead_export(*, actor: Actor, fmt: str, query: Mapping[str, str]) -> HttpResponse:
+    """The filtered lead list as a download (``sheet_download``)."""
+    return sheet_download(actor=actor, sheet=SHEET, fmt=fmt, query=query)
