@@ -4,6 +4,10 @@ all through the services, consistent with each other, and the audit chain intact
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
 import pytest
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -93,9 +97,17 @@ def test_the_demo_has_a_year_of_sales_across_units(default_pipeline: None) -> No
     assert figures["forecast_categories"] > 0
     assert Opportunity.objects.filter(status="open", forecast_category="commit").exists()
     analyst = Actor(User.objects.get(username="chenjing"))
-    period = Period.parse(this_month.strftime("%Y-%m"))
-    result = forecast(actor=analyst, period=period, level="rep")
-    attained = [r.attainment for r in result.rows if r.attainment is not None and r.won]
-    assert attained and all(50 <= a <= 150 for a in attained)
-    assert commission_report(actor=analyst, period=period)
+    # Over the past year each rep's credited wins are 70–125 % of their quotas.
+    won: dict[int, Decimal] = defaultdict(Decimal)
+    quota: dict[int, Decimal] = defaultdict(Decimal)
+    month = this_month
+    for _ in range(12):
+        period = Period.parse(month.strftime("%Y-%m"))
+        for row in forecast(actor=analyst, period=period, level="rep").rows:
+            won[row.key] += row.won
+            quota[row.key] += row.quota
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    attained = [won[rep] / quota[rep] for rep in won if won[rep] and quota[rep]]
+    assert len(attained) >= 5 and all(0.6 <= a <= 1.35 for a in attained)
+    assert commission_report(actor=analyst, period=Period.parse(this_month.strftime("%Y-%m")))
     assert audit_verify()[1] is None

@@ -172,3 +172,23 @@ def test_profile_token_is_shown_once(personas: Personas) -> None:
     first = client.get(reverse("profile")).content.decode()
     assert 'data-testid="new-token"' in first
     assert 'data-testid="new-token"' not in client.get(reverse("profile")).content.decode()
+
+
+@pytest.mark.django_db
+def test_navigation_groups_items_by_section_and_marks_the_current_one(personas: Personas) -> None:
+    client = Client()
+    client.force_login(personas.admin)
+    page = client.get(reverse("sales:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The sales pages share one drop-down, which is active on any of them.
+    sales = page[page.index('dropdown-toggle active" href="#"') :]
+    sales = sales[: sales.index("</ul>")]
+    assert ">Sales" in sales
+    for name in ("leads:list", "sales:board", "quotes:list", "contracts:list", "forecast:quotas"):
+        assert f'href="{reverse(name)}"' in sales
+    assert reverse("org:users") not in sales
+    # Items without a section stay on the bar.
+    assert f'class="nav-link" href="{reverse("approvals:inbox")}"' in page
+    # Someone without the sales modules gets no sales menu at all.
+    nobody = Client()
+    nobody.force_login(personas.nobody)
+    assert reverse("leads:list") not in nobody.get("/").content.decode()

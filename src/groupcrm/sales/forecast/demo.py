@@ -32,26 +32,27 @@ def _round(amount: Decimal) -> Decimal:
 
 def load_forecast(*, rng_seed: int = 2026) -> dict[str, int]:
     """Quotas for every demo account manager and their units from eleven months ago to
-    three months ahead, sized on what each rep is credited with this month (attainment
-    70–125 %); a commission rule per subsidiary (2 %, 3 % from 100 %, 4 % from 120 %
-    attainment); forecast categories on the open opportunities by their probability."""
+    three months ahead, sized on what each rep is credited with in an average month of the
+    past year (attainment over the year 70–125 %); a commission rule per subsidiary (2 %,
+    3 % from 100 %, 4 % from 120 % attainment); forecast categories on the open
+    opportunities by their probability."""
     rng = random.Random(rng_seed)
     system = Actor.system("demo")
     counts = {"quotas": 0, "commission_rules": 0, "forecast_categories": 0}
     today = timezone.localdate()
-    month_start = timezone.make_aware(dt.datetime.combine(today.replace(day=1), dt.time.min))
     first = today.replace(day=1)
     for _ in range(MONTHS_BACK):
         first = (first - dt.timedelta(days=1)).replace(day=1)
     start, months = first.strftime("%Y-%m"), MONTHS_BACK + 1 + MONTHS_AHEAD
-    # What each rep is credited with this month (their splits included).
+    # What each rep is credited with in an average month of the past year (splits included).
+    since = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
     won: dict[int, Decimal] = defaultdict(Decimal)
     for opportunity in Opportunity.objects.filter(
-        status=Opportunity.Status.WON, closed_at__gte=month_start
+        status=Opportunity.Status.WON, closed_at__gte=since
     ).prefetch_related("splits"):
         for _bu_id, user_id, percent in splits_of(opportunity):
             if user_id is not None:
-                won[user_id] += opportunity.amount * percent / 100
+                won[user_id] += opportunity.amount * percent / 100 / (MONTHS_BACK + 1)
     reps: dict[int, list[int]] = defaultdict(list)
     for bu_id, user_id in (
         Membership.objects.filter(is_active=True, role__code__in=SALES_ROLES)
