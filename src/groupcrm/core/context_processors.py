@@ -42,6 +42,7 @@ NAVIGATION: list[NavItem] = [
         _("Follow-ups"), "customers:followups", "chat-left-text", "followups", section=CUSTOMERS
     ),
     NavItem(_("Leads"), "leads:list", "funnel", "leads", section=SALES),
+    NavItem(_("Lead queue"), "leads:queue", "inbox", "leads", "change", SALES),
     NavItem(_("Opportunities"), "sales:list", "graph-up-arrow", "opportunities", section=SALES),
     NavItem(_("Sales board"), "sales:board", "kanban", "opportunities", section=SALES),
     NavItem(_("Referrals"), "leads:referrals", "share", "referrals", section=SALES),

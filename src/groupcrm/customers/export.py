@@ -19,7 +19,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext_lazy
@@ -386,19 +386,51 @@ def list_export(*, actor: Actor, entity: str, fmt: str, filters: Mapping[str, An
     sheet = sheet_for(entity)
     actor.require(sheet.module, "export")
     check_format(fmt)
-    clean = clean_filters(entity, filters)
-    ids = sheet.ids(actor, clean)
+    return sheet_response(
+        actor=actor,
+        sheet=sheet,
+        fmt=fmt,
+        filters=clean_filters(entity, filters),
+        too_many=_("More than %(n)d rows match: narrow the filters or start a background export."),
+    )
+
+
+def sheet_download(
+    *, actor: Actor, sheet: Sheet, fmt: str, query: Mapping[str, str]
+) -> HttpResponse:
+    """Another module's list (``sheet``: leads, quotes, contracts…) as a download, with
+    the list's own filters read from ``query`` and the viewer's scope; needs
+    ``<sheet.module>.export``. More than ``EXPORT_INLINE_MAX_ROWS`` rows are refused
+    (422 ``too_many_rows``): narrow the filters."""
+    actor.require(sheet.module, "export")
+    check_format(fmt)
+    return sheet_response(
+        actor=actor,
+        sheet=sheet,
+        fmt=fmt,
+        filters={name: query[name] for name in sheet.filters if query.get(name)},
+        too_many=_("More than %(n)d rows match: narrow the filters."),
+    )
+
+
+def as_query(filters: Mapping[str, str]) -> QueryDict:
+    """Export filters as the query a list's ``Filters.from_query`` reads."""
+    query = QueryDict(mutable=True)
+    query.update(filters)
+    return query
+
+
+def sheet_response(
+    *, actor: Actor, sheet: Sheet, fmt: str, filters: dict[str, str], too_many: str
+) -> HttpResponse:
+    """The rows ``filters`` pick, as a CSV stream or an XLSX file, with an access record;
+    the caller has checked the permission, the format and the filters. ``too_many`` (with
+    ``%(n)d``) says what to do when more rows match than may be downloaded at once."""
+    ids = sheet.ids(actor, filters)
     if len(ids) > inline_limit():
-        raise TooManyRows(
-            {
-                "": _(
-                    "More than %(n)d rows match: narrow the filters or start a background export."
-                )
-                % {"n": inline_limit()}
-            }
-        )
+        raise TooManyRows({"": too_many % {"n": inline_limit()}})
     with transaction.atomic():
-        export_logged(actor=actor, sheet=sheet, fmt=fmt, rows=len(ids), filters=clean)
+        export_logged(actor=actor, sheet=sheet, fmt=fmt, rows=len(ids), filters=filters)
     rows = export_rows(actor, sheet, ids)
     response: HttpResponse
     if fmt == "csv":

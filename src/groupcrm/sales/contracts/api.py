@@ -3,7 +3,7 @@
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
@@ -11,6 +11,7 @@ from ninja.responses import Status
 from groupcrm.core.api_support import PagePagination, actor_of
 from groupcrm.customers.selectors import customer_get
 from groupcrm.sales.contracts import expenses, selectors, services
+from groupcrm.sales.contracts.export import contract_export, receivables_export
 from groupcrm.sales.contracts.schemas import (
     ContractDetail,
     ContractIn,
@@ -52,6 +53,14 @@ def contract_list(
     return selectors.contract_list(
         actor=actor, filters=selectors.ContractFilters.from_query(request.GET)
     )
+
+
+@router.get("/contracts/export")
+def contract_list_export(request: HttpRequest, format: str = "csv") -> HttpResponse:
+    """The filtered contract list (the list's filters) as CSV or XLSX; needs
+    `contracts.export`; each export is logged. Another format: 422; more rows than a
+    download carries: 422 `too_many_rows`."""
+    return contract_export(actor=actor_of(request), fmt=format, query=request.GET)
 
 
 @router.post("/contracts", response={201: ContractDetail})
@@ -151,6 +160,13 @@ def receivables(request: HttpRequest, query: Query[ReceivableQuery]) -> Any:
     start = (max(1, query.page) - 1) * size
     out["items"] = list(items[start : start + size])
     return out
+
+
+@router.get("/receivables/export")
+def receivables_list_export(request: HttpRequest, format: str = "csv") -> HttpResponse:
+    """The receivables list as CSV or XLSX: `bu_id`, `customer_id`, `include_group`,
+    `overdue=true` (overdue only) as on the list; needs `contracts.export`; logged."""
+    return receivables_export(actor=actor_of(request), fmt=format, query=request.GET)
 
 
 @router.get("/expenses", response=list[ExpenseOut])

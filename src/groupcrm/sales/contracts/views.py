@@ -18,6 +18,7 @@ from groupcrm.core.ui import apply_errors, form_page, paginate, submit
 from groupcrm.customers.models import Customer
 from groupcrm.org.selectors import units_for
 from groupcrm.sales.contracts import expenses, selectors, services
+from groupcrm.sales.contracts.export import contract_export, receivables_export
 from groupcrm.sales.contracts.forms import ContractForm, ExpenseForm, PaymentForm, PlanForm
 from groupcrm.sales.contracts.models import Contract, Expense
 from groupcrm.sales.models import Opportunity
@@ -51,8 +52,15 @@ def contract_list(request: HttpRequest) -> HttpResponse:
             "statuses": Contract.Status.choices,
             "units": units_for(actor=actor, module="contracts", action="view"),
             "can_create": actor.can("contracts", "create"),
+            "can_export": actor.can("contracts", "export"),
         },
     )
+
+
+@login_required
+def contract_list_export(request: HttpRequest) -> HttpResponse:
+    fmt = request.GET.get("format", "csv")
+    return contract_export(actor=request.actor, fmt=fmt, query=request.GET)
 
 
 @login_required
@@ -207,8 +215,15 @@ def receivables(request: HttpRequest) -> HttpResponse:
             "aging": selectors.aging(scoped),
             "units": units_for(actor=actor, module="contracts", action="view"),
             "customer": customer,
+            "can_export": actor.can("contracts", "export"),
         },
     )
+
+
+@login_required
+def receivables_list_export(request: HttpRequest) -> HttpResponse:
+    fmt = request.GET.get("format", "csv")
+    return receivables_export(actor=request.actor, fmt=fmt, query=request.GET)
 
 
 # --- expenses ---------------------------------------------------------------------------

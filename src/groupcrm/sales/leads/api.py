@@ -57,6 +57,14 @@ def lead_list_export(request: HttpRequest, format: str = "csv") -> HttpResponse:
     return lead_export(actor=actor_of(request), fmt=format, query=request.GET)
 
 
+@router.get("/leads/queue", response=list[LeadOut])
+@paginate(PagePagination)
+def lead_queue(request: HttpRequest, bu_id: int | None = None, q: str = "") -> Any:
+    """待分配线索: open leads without an owner in the caller's own units (those where
+    their role grants `leads.change`), oldest first; phone and email masked."""
+    return selectors.lead_queue(actor=actor_of(request), bu_id=bu_id, q=q.strip())
+
+
 @router.post("/leads", response={201: LeadOut})
 def lead_create(request: HttpRequest, payload: LeadIn) -> Any:
     """Capture a lead; without `owner_id` the unit's assignment rules pick the owner."""
@@ -66,6 +74,14 @@ def lead_create(request: HttpRequest, payload: LeadIn) -> Any:
 
 @router.get("/leads/{lead_id}", response=LeadOut)
 def lead_get(request: HttpRequest, lead_id: int) -> Any:
+    return _lead(request, lead_id)
+
+
+@router.post("/leads/{lead_id}/claim", response=LeadOut)
+def lead_claim(request: HttpRequest, lead_id: int) -> Any:
+    """Take a lead from the queue: it becomes the caller's. 409 `already_claimed` when
+    someone was faster, 409 `not_open` for a closed lead, 404 outside the caller's units."""
+    services.lead_claim(actor=actor_of(request), pk=lead_id)
     return _lead(request, lead_id)
 
 

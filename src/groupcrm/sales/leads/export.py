@@ -1,34 +1,18 @@
 """The lead list as a CSV or XLSX download: the same filters and scope as the list,
-personal data masked as on screen, an access record per export (design.md §7). The file
-writing is the customer export's (customers.export); ``sheet_download`` is the download
-the other sales lists (quotes, contracts, receivables) use too."""
+personal data masked as on screen, an access record per export (design.md §7), through
+the customer export's ``sheet_download`` as the other sales lists."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import fields
 
-from django.db import transaction
-from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from groupcrm.core.actor import Actor
-from groupcrm.customers.export import (
-    CONTENT_TYPES,
-    Rows,
-    Sheet,
-    TooManyRows,
-    attachment,
-    check_format,
-    csv_chunks,
-    export_logged,
-    export_rows,
-    filename,
-    inline_limit,
-    xlsx_write,
-)
+from groupcrm.customers.export import Rows, Sheet, as_query, sheet_download
 from groupcrm.sales.leads.models import Lead
 from groupcrm.sales.leads.selectors import LeadFilters, lead_list, masked
 
@@ -50,13 +34,6 @@ def _header() -> list[str]:
         _("owner"),
         _("created at"),
     ]
-
-
-def as_query(filters: Mapping[str, str]) -> QueryDict:
-    """Export filters as the query a list's ``Filters.from_query`` reads."""
-    query = QueryDict(mutable=True)
-    query.update(filters)
-    return query
 
 
 def _ids(actor: Actor, filters: Mapping[str, str]) -> list[int]:
@@ -98,37 +75,6 @@ SHEET = Sheet(
     ids=_ids,
     rows=_rows,
 )
-
-
-def sheet_download(*, actor: Actor, sheet: Sheet, fmt: str, query: Mapping[str, str]) -> HttpResponse:
-    """A sales list (``sheet``) as a download, with the list's filters read from ``query``
-    and the viewer's scope; needs ``<sheet.module>.export``. More than
-    ``EXPORT_INLINE_MAX_ROWS`` rows are refused (422 ``too_many_rows``): narrow the filters.
-    Shared by the lead, quote, contract and receivables exports."""
-    actor.require(sheet.module, "export")
-    check_format(fmt)
-    filters = {name: query[name] for name in sheet.filters if query.get(name)}
-    ids = sheet.ids(actor, filters)
-    if len(ids) > inline_limit():
-        raise TooManyRows(
-            {"": _("More than %(n)d rows match: narrow the filters.") % {"n": inline_limit()}}
-        )
-    with transaction.atomic():
-        export_logged(actor=actor, sheet=sheet, fmt=fmt, rows=len(ids), filters=filters)
-    rows = export_rows(actor, sheet, ids)
-    response: HttpResponse
-    if fmt == "csv":
-        response = StreamingHttpResponse(
-            csv_chunks(sheet.header(), rows), content_type=CONTENT_TYPES[fmt]
-        )
-    else:
-        out = io.BytesIO()
-        xlsx_write(sheet, rows, out)
-        response = HttpResponse(out.getvalue(), content_type=CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = attachment(
-        filename(sheet, fmt), filename(sheet, fmt, ascii_only=True)
-    )
-    return response
 
 
 def lead_export(*, actor: Actor, fmt: str, query: Mapping[str, str]) -> HttpResponse:

@@ -17,7 +17,7 @@ from groupcrm.customers.selectors import register_panel
 from groupcrm.customers.services import engaged_units, similar_customers
 from groupcrm.org.selectors import unit_path
 from groupcrm.sales.leads.models import AssignmentRule, Lead, Referral, Territory
-from groupcrm.sales.leads.services import matching_customer
+from groupcrm.sales.leads.services import matching_customer, queue_units
 from groupcrm.sales.models import Opportunity, RevenueSplit
 
 SORTS = {
@@ -77,6 +77,20 @@ def lead_list(*, actor: Actor, filters: LeadFilters | None = None) -> QuerySet[L
     if f.q:
         items = items.filter(Q(company_name__icontains=f.q) | Q(uscc=f.q.upper()))
     return items.order_by(*SORTS.get(f.sort, SORTS["-created"]))
+
+
+def lead_queue(*, actor: Actor, bu_id: int | None = None, q: str = "") -> QuerySet[Lead]:
+    """The open, unassigned leads of the actor's units (``queue_units``), oldest first:
+    what they may claim. Personal data is shown masked (``masked``)."""
+    actor.require("leads", "change")
+    items = Lead.objects.filter(
+        bu_id__in=queue_units(actor), owner__isnull=True, status__in=Lead.OPEN_STATUSES
+    ).select_related("bu")
+    if bu_id:
+        items = items.filter(bu_id=bu_id)
+    if q:
+        items = items.filter(Q(company_name__icontains=q) | Q(uscc=q.upper()))
+    return items.order_by("created_at", "pk")
 
 
 def lead_get(*, actor: Actor, pk: int, action: str = "view") -> Lead:

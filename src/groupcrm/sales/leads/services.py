@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from groupcrm.audit.services import audit_action, audit_create, audit_delete, audit_update, snapshot
 from groupcrm.core import pii
 from groupcrm.core.actor import Actor
-from groupcrm.core.errors import Conflict, DomainError, ValidationError
+from groupcrm.core.errors import Conflict, DomainError, NotFound, ValidationError
 from groupcrm.core.events import publish
 from groupcrm.core.permissions import DataScope
 from groupcrm.core.scoping import ensure_in_scope, scoped_get
@@ -268,6 +268,44 @@ def lead_delete(*, actor: Actor, pk: int) -> None:
         )
     audit_delete(actor=actor, obj=lead)
     lead.delete()
+
+
+# --- the queue ----------------------------------------------------------------------------
+
+
+def queue_units(actor: Actor) -> list[int]:
+    """The units whose queue (open leads without an owner) the actor may claim from: the
+    units of their own memberships whose role grants ``leads.change``, whatever its data
+    scope. Own-records people thus reach their unit's unowned leads (and only those: not
+    a colleague's); units below are not included: a manager hands those out by editing
+    the owner, and a claimed lead must be one its new owner's unit works."""
+    return sorted({grant.bu_id for grant in actor.grants("leads", "change")})
+
+
+@transaction.atomic
+def lead_claim(*, actor: Actor, pk: int) -> Lead:
+    """Take an unassigned open lead of one of the actor's units (``queue_units``). One
+    conditional UPDATE (``owner IS NULL``) decides: of two people claiming at once exactly
+    one wins; the other gets 409 ``already_claimed``. A closed lead: 409 ``not_open``; a
+    lead outside the actor's units: 404."""
+    actor.require("leads", "change")
+    units = queue_units(actor)
+    lead = Lead.objects.filter(pk=pk, bu_id__in=units).first()
+    if lead is None:
+        raise NotFound()
+    before = snapshot(lead)
+    claimed = Lead.objects.filter(
+        pk=pk, bu_id__in=units, owner__isnull=True, status__in=Lead.OPEN_STATUSES
+    ).update(owner_id=actor.user_id, updated_at=timezone.now())
+    lead.refresh_from_db()
+    if not claimed:
+        if not lead.is_open:
+            raise Conflict(_("Only open leads can be claimed."), code="not_open")
+        raise Conflict(_("Someone else has already taken this lead."), code="already_claimed")
+    ensure_in_scope(lead, actor=actor, action="change")
+    audit_update(actor=actor, obj=lead, before=before, verb="claimed")
+    publish(actor=actor, name="sales.lead_assigned", payload={**_payload(lead), "claimed": True})
+    return lead
 
 
 # --- import -------------------------------------------------------------------------------

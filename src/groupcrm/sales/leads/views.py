@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from groupcrm.core.actor import Actor
-from groupcrm.core.errors import ValidationError
+from groupcrm.core.errors import Conflict, ValidationError
 from groupcrm.core.permissions import DataScope
 from groupcrm.core.ui import apply_errors, form_page, paginate, submit
 from groupcrm.customers.models import Customer
@@ -84,6 +84,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             "can_create": actor.can("leads", "create"),
             "can_admin": actor.can("leads", "admin"),
             "can_export": actor.can("leads", "export"),
+            "has_queue": bool(services.queue_units(actor)),
         },
     )
 
@@ -91,6 +92,39 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def lead_list_export(request: HttpRequest) -> HttpResponse:
     return lead_export(actor=request.actor, fmt=request.GET.get("format", "csv"), query=request.GET)
+
+
+@login_required
+def lead_queue(request: HttpRequest) -> HttpResponse:
+    """待分配线索: the unassigned open leads of the viewer's units, to claim."""
+    actor = request.actor
+    bu_id = request.GET.get("bu_id", "")
+    q = request.GET.get("q", "").strip()
+    items = selectors.lead_queue(actor=actor, bu_id=int(bu_id) if bu_id.isdecimal() else None, q=q)
+    page = paginate(request, items)
+    return render(
+        request,
+        "leads/queue.html",
+        {
+            "page": page,
+            "rows": [(lead, selectors.masked(lead)) for lead in page.object_list],
+            "units": BusinessUnit.objects.filter(pk__in=services.queue_units(actor)),
+            "bu_id": bu_id,
+            "q": q,
+        },
+    )
+
+
+@login_required
+@require_POST
+def lead_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        lead = services.lead_claim(actor=request.actor, pk=pk)
+    except Conflict as exc:
+        messages.error(request, str(exc.message))
+        return redirect("leads:queue")
+    messages.success(request, _("The lead is yours now."))
+    return redirect("leads:detail", lead.pk)
 
 
 @login_required

@@ -12,6 +12,7 @@ from ninja.responses import Status
 from groupcrm.core.api_support import PagePagination, actor_of
 from groupcrm.org.selectors import units_for
 from groupcrm.sales.quotes import selectors, services
+from groupcrm.sales.quotes.export import quote_export
 from groupcrm.sales.quotes.models import Quote
 from groupcrm.sales.quotes.schemas import (
     AcceptIn,
@@ -157,6 +158,13 @@ def quote_list(
     ones too). `q`: number or customer name; `sort`: -date, date, -gross, valid, number."""
     filters = selectors.QuoteFilters.from_query(request.GET)
     return selectors.quote_list(actor=actor_of(request), filters=filters).select_related("customer")
+
+
+@router.get("/quotes/export")
+def quote_list_export(request: HttpRequest, format: str = "csv") -> HttpResponse:
+    """The filtered quote list (the list's filters) as CSV or XLSX; needs `quotes.export`;
+    each export is logged. Another format: 422; too many rows: 422 `too_many_rows`."""
+    return quote_export(actor=actor_of(request), fmt=format, query=request.GET)
 
 
 @router.post("/quotes", response={201: QuoteDetail})

@@ -22,6 +22,7 @@ from groupcrm.core.ui import apply_errors, paginate
 from groupcrm.org.models import BusinessUnit
 from groupcrm.org.selectors import units_for
 from groupcrm.sales.quotes import selectors, services
+from groupcrm.sales.quotes.export import quote_export
 from groupcrm.sales.quotes.forms import (
     BLANK_ROWS,
     ITEM_FIELDS,
@@ -80,8 +81,15 @@ def quote_list(request: HttpRequest) -> HttpResponse:
                 ("valid", _("Valid until")),
                 ("number", _("Number")),
             ],
+            "can_export": actor.can("quotes", "export"),
         },
     )
+
+
+@login_required
+def quote_list_export(request: HttpRequest) -> HttpResponse:
+    fmt = request.GET.get("format", "csv")
+    return quote_export(actor=request.actor, fmt=fmt, query=request.GET)
 
 
 def _quote_form_page(
