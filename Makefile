@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Test processes (pytest-xdist); each gets its own test database.
+TEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 VAR := $(CURDIR)/var
 export GROUPCRM_VAR_DIR ?= $(VAR)
@@ -42,7 +44,7 @@ run: setup
 
 test: install assets
 	$(BIN)/groupcrm compilemessages_po
-	bash scripts/test.sh
+	bash scripts/test.sh -n $(TEST_WORKERS)
 
 lint:
 	$(BIN)/ruff check .
