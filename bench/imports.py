@@ -67,20 +67,24 @@ BRAND = (
     "友谊光明胜利前进红旗先锋开拓创新科技实业精工智能数码信息网络云端天地人和"
     "佳美优品联合集成万通千里百合九州八方七星六合五洲四海三江两岸一帆"
 )
+# Trades with their division (大类, two digits: the code a customer's industry holds);
+# four-digit class codes are not divisions, and every row would import with a warning.
 TRADES = [
-    ("精密机械", "3484"),
-    ("新能源科技", "4415"),
-    ("医药", "2720"),
-    ("物流", "5810"),
-    ("半导体", "3973"),
-    ("食品", "1495"),
-    ("化工", "2614"),
-    ("建设工程", "4812"),
-    ("电子科技", "3979"),
-    ("软件", "6513"),
-    ("纺织", "1713"),
-    ("贸易", "5191"),
+    ("精密机械", "34"),
+    ("新能源科技", "44"),
+    ("医药", "27"),
+    ("物流", "58"),
+    ("半导体", "39"),
+    ("食品", "14"),
+    ("化工", "26"),
+    ("建设工程", "48"),
+    ("电子科技", "39"),
+    ("软件", "65"),
+    ("纺织", "17"),
+    ("贸易", "51"),
 ]
+# Bumped whenever the generator changes: files generated before are not reused.
+DATA_VERSION = 2
 FORMS = ["有限公司", "股份有限公司", "有限责任公司", "集团有限公司"]
 FULL_WIDTH = str.maketrans("()0123456789", "（）０１２３４５６７８９")
 
@@ -368,8 +372,8 @@ def main() -> None:
 
     work = Path(tempfile.gettempdir()) / "groupcrm-bench-import"
     work.mkdir(exist_ok=True)
-    source_file = work / f"customers-{args.rows}.csv"
-    truth_file = work / f"truth-{args.rows}.json"
+    source_file = work / f"customers-{args.rows}-v{DATA_VERSION}.csv"
+    truth_file = work / f"truth-{args.rows}-v{DATA_VERSION}.json"
     if not (source_file.exists() and truth_file.exists()):
         started = time.perf_counter()
         truth_file.write_text(json.dumps(generate(source_file, args.rows)))

@@ -196,6 +196,9 @@ _REGION_SHORT_NAMES = {
 _REGION_SUFFIX = re.compile("(?:新区|地区|省|市|区|县|盟|旗)$")
 
 
+# A pure function of the name, cached: saving a record reads one name up to four times
+# (validation, name key, base key, 拼音).
+@functools.lru_cache(maxsize=4096)
 def _words(name: str) -> tuple[str, frozenset[int]]:
     """The letters and digits of ``name`` in key form, and where its words start.
 
@@ -247,6 +250,7 @@ def _strip_legal_forms(key: str, starts: frozenset[int]) -> str:
         key = key[: -len(suffix)]
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and read up to three times per record saved
 def normalize_company_name(name: str) -> str:
     """The matching key of a company name: equal keys mean the same legal name.
 

@@ -20,6 +20,8 @@ What differs from entering the same rows by hand, and why:
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from django.utils.translation import gettext as _
 from groupcrm.audit.models import ChangeRecord
 from groupcrm.audit.services import audit_action, audit_many, diff, snapshot
 from groupcrm.core.actor import Actor
-from groupcrm.core.bulk import insert_rows, reserve_ids
+from groupcrm.core.bulk import copy_rows, insert_rows, new_objects, reserve_ids
 from groupcrm.core.errors import DomainError, PermissionDenied, ValidationError
 from groupcrm.core.events import publish
 from groupcrm.core.permissions import DataScope
@@ -116,8 +118,10 @@ def _number(value: str, name: str, integer: bool = False) -> Any:
     return int(number) if integer else number
 
 
+@functools.lru_cache(maxsize=1024)
 def _industry(value: str) -> str:
-    """A division code, or the division whose Chinese or English name matches."""
+    """A division code, or the division whose Chinese or English name matches (a file
+    repeats a few values: each is looked up once)."""
     code = value.split()[0]
     if is_industry(code):
         return code
@@ -245,7 +249,7 @@ def customer_batch(
             changes={
                 "rows": [batch[0][0], batch[-1][0]],
                 "customers_created": [c.pk for c in created],
-                "relationships_started": [r.pk for r in relationships],
+                "relationships_started": relationships,
             },
         )
         publish(
@@ -254,7 +258,7 @@ def customer_batch(
             payload={
                 "job_id": job.pk,
                 "customer_ids": [c.pk for c in created],
-                "relationship_ids": [r.pk for r in relationships],
+                "relationship_ids": relationships,
             },
         )
     for customer, fields in updated:
@@ -316,16 +320,19 @@ def _match(job: ImportJob, rows: list[Row], result: BatchResult) -> tuple[list[R
 
 
 def _create(actor: Actor, job: ImportJob, rows: list[Row]) -> list[Customer]:
-    customers = []
-    for row, pk in zip(rows, reserve_ids(Customer, len(rows)), strict=True):
-        customer = Customer(
-            pk=pk, **row.fields, source=Customer.Source.IMPORT, created_by=actor.user
-        )
+    creator = actor.user_id
+    customers = new_objects(
+        Customer,
+        (
+            {"id": pk, **row.fields, "source": Customer.Source.IMPORT, "created_by_id": creator}
+            for row, pk in zip(rows, reserve_ids(Customer, len(rows)), strict=True)
+        ),
+    )
+    for row, customer in zip(rows, customers, strict=True):
         derive_customer(customer, row.region)
         customer.path, customer.depth = customer.own_segment(), 0
         customer.search_text = search.document(customer, [])
         row.customer, row.outcome = customer, "created"
-        customers.append(customer)
     insert_rows(customers)
     for row in rows:
         if row.tags:
@@ -428,12 +435,10 @@ def _update(
     return [(c, sorted(diffs[c.pk])) for c in changed.values() if diffs[c.pk]]
 
 
-def _relationships(
-    actor: Actor, job: ImportJob, rows: list[Row], result: BatchResult
-) -> list[CustomerRelationship]:
+def _relationships(actor: Actor, job: ImportJob, rows: list[Row], result: BatchResult) -> list[int]:
     """The job's unit starts a relationship with every customer of the batch it does not
     work with yet: owned by the named account manager while the pool rule allows, else
-    in the unit's public pool."""
+    in the unit's public pool. Returns the new relationships' ids."""
     ids = {row.customer.pk for row in rows if row.customer}
     have = set(
         CustomerRelationship.objects.filter(bu=job.bu, customer_id__in=ids).values_list(
@@ -450,7 +455,7 @@ def _relationships(
     )
     limit = pool_rule(job.bu_id, unit=job.bu).max_owned
     now = timezone.now()
-    new = []
+    new: list[tuple[int, int | None, dt.datetime | None]] = []  # customer, owner, claimed
     for row in rows:
         customer = row.customer
         if customer is None or customer.pk in have:
@@ -484,56 +489,73 @@ def _relationships(
             owner_id = None
         if owner_id:
             owned[owner_id] = owned.get(owner_id, 0) + 1
-        new.append(
-            CustomerRelationship(
-                customer=customer,
-                bu=job.bu,
-                owner_id=owner_id,
-                claimed_at=now if owner_id else None,
-            )
-        )
-    for relationship, pk in zip(new, reserve_ids(CustomerRelationship, len(new)), strict=True):
-        relationship.pk = pk
-    insert_rows(new)
-    if not new:
-        return new
-    allowed = CustomerRelationship.objects.visible_to(actor, "create").filter(
-        pk__in=[r.pk for r in new]
+        new.append((customer.pk, owner_id, now if owner_id else None))
+    ids = reserve_ids(CustomerRelationship, len(new))
+    copy_rows(
+        CustomerRelationship,
+        ("id", "customer_id", "bu_id", "owner_id", "claimed_at"),
+        [
+            (pk, customer_id, job.bu_id, owner_id, claimed_at)
+            for pk, (customer_id, owner_id, claimed_at) in zip(ids, new, strict=True)
+        ],
     )
-    if allowed.count() != len(new):
+    if not ids:
+        return ids
+    allowed = CustomerRelationship.objects.visible_to(actor, "create").filter(pk__in=ids)
+    if allowed.count() != len(ids):
         raise PermissionDenied()  # the batch rolls back: nothing escapes the actor's scope
-    return new
+    return ids
 
 
 def _lineage(job: ImportJob, rows: list[Row]) -> dict[int, int]:
     """Keep each row as the source record of its golden record (the last row of an id
     wins), updated in place when the same id comes again. Returns customer id → record."""
-    records = {
-        row.external_id: SourceRecord(
+    latest = {row.external_id: row for row in rows if row.external_id}
+    known = dict(
+        SourceRecord.objects.filter(
+            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id__in=list(latest)
+        ).values_list("external_id", "pk")
+    )
+    fresh = [row for external_id, row in latest.items() if external_id not in known]
+    ids = dict(
+        zip((row.external_id for row in fresh), reserve_ids(SourceRecord, len(fresh)), strict=True)
+    )
+    copy_rows(
+        SourceRecord,
+        ("id", "source_id", "entity", "external_id", "payload", "job_id", "customer_id"),
+        [
+            (
+                ids[row.external_id],
+                job.source_id,
+                ImportJob.Entity.CUSTOMERS.value,
+                row.external_id,
+                row.values,
+                job.pk,
+                row.customer.pk if row.customer else None,
+            )
+            for row in fresh
+        ],
+    )
+    now = timezone.now()
+    again = [
+        SourceRecord(
+            pk=known[external_id],
             source=job.source,
             entity=ImportJob.Entity.CUSTOMERS,
-            external_id=row.external_id,
+            external_id=external_id,
             payload=row.values,
             job=job,
             customer=row.customer,
+            received_at=now,
         )
-        for row in rows
-        if row.external_id
-    }
-    known = dict(
-        SourceRecord.objects.filter(
-            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id__in=list(records)
-        ).values_list("external_id", "pk")
-    )
-    fresh = [r for r in records.values() if r.external_id not in known]
-    for record, pk in zip(fresh, reserve_ids(SourceRecord, len(fresh)), strict=True):
-        record.pk = pk
-    insert_rows(fresh)
-    again = [r for r in records.values() if r.external_id in known]
-    now = timezone.now()
-    for record in again:
-        record.pk, record.received_at = known[record.external_id], now
+        for external_id, row in latest.items()
+        if external_id in known
+    ]
     SourceRecord.objects.bulk_update(
         again, ["payload", "job", "customer", "received_at"], batch_size=1000
     )
-    return {r.customer_id: r.pk for r in records.values() if r.customer_id}
+    return {
+        row.customer.pk: known.get(external_id) or ids[external_id]
+        for external_id, row in latest.items()
+        if row.customer
+    }
