@@ -458,7 +458,7 @@ def test_a_job_runs_once_at_a_time_and_its_upload_copy_goes_when_done(
     held, release = threading.Event(), threading.Event()
 
     def another_worker() -> None:
-        with services.job_lock(job.pk) as mine:
+        with services.job_lock(job) as mine:
             assert mine
             held.set()
             release.wait(10)

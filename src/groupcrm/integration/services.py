@@ -142,18 +142,20 @@ def import_run(job_id: int, *, progress: Any = None) -> ImportJob:
     job = ImportJob.objects.select_related("source", "bu", "owner").get(pk=job_id)
     if job.status == ImportJob.Status.DONE:
         return job
-    with job_lock(job.pk) as mine:
+    with job_lock(job) as mine:
         if not mine:
             return job
         return _run(job, progress)
 
 
 @contextlib.contextmanager
-def job_lock(job_id: int) -> Iterator[bool]:
+def job_lock(job: ImportJob) -> Iterator[bool]:
     """Whether this process may run the job: one runner at a time, released when the
     runner ends, however it ends (a killed worker's job can be resumed at once).
-    PostgreSQL: a session advisory lock, good across machines; SQLite (one machine):
-    an exclusive lock on a file beside the job's copy of the upload."""
+    PostgreSQL: a session advisory lock (per database), good across machines; SQLite
+    (one machine): an exclusive lock on a file beside the job's copy of the upload, whose
+    name is unique, so two databases sharing a data folder never share a lock."""
+    job_id = job.pk
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_LOCK_KEY, job_id])
@@ -165,7 +167,7 @@ def job_lock(job_id: int) -> Iterator[bool]:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK_KEY, job_id])
         return
-    with (import_dir() / f"job-{job_id}.lock").open("w") as handle:
+    with Path(f"{job.stored_as}.lock").open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -221,6 +223,7 @@ def _run(job: ImportJob, progress: Any) -> ImportJob:
     if not job.dry_run:
         # The copy of the upload is no longer needed (a dry run's is: "import for real").
         Path(job.stored_as).unlink(missing_ok=True)
+        Path(f"{job.stored_as}.lock").unlink(missing_ok=True)
     job.refresh_from_db()
     return job
 
