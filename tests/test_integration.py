@@ -545,3 +545,36 @@ def test_a_large_file_is_read_through_by_the_job_before_it_writes(
     job = ImportJob.objects.get()
     assert job.status == "failed" and "encoding" in job.error
     assert not Customer.objects.exists()  # nothing half-written
+
+
+@pytest.mark.django_db
+def test_batches_do_not_wait_for_the_wal_flush_on_postgresql(
+    personas: Personas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch and the job's progress commit together, so a commit lost in a server crash
+    only means the batch is imported again on resume: the batch skips the flush wait."""
+    if connection.vendor != "postgresql":
+        pytest.skip("runs in the PostgreSQL pass")
+    source = ImportSource.objects.create(name="Zoho", kind="zoho")
+    seen: list[str] = []
+    real = bulk.customer_batch
+
+    def watched(*args: Any, **kwargs: Any) -> bulk.BatchResult:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "customer_batch", watched)
+    job = services.import_start(
+        actor=personas.actor("mfg_manager"),
+        source_id=source.pk,
+        bu_id=personas.units["mfg"].pk,
+        entity="customers",
+        path=zoho_file(tmp_path),
+        filename="a.csv",
+        run=False,
+    )
+    job = services.import_run(job.pk)
+    assert job.status == ImportJob.Status.DONE and job.created > 0
+    assert seen and set(seen) == {"off"}
