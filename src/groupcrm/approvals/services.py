@@ -138,6 +138,12 @@ def _event(request: ApprovalRequest) -> dict[str, Any]:
     }
 
 
+def _locked(request: ApprovalRequest) -> ApprovalRequest:
+    """The visible request again, under its row lock: a concurrent decider is waited for,
+    so the checks that follow see its decision (409) instead of a half-read pending row."""
+    return ApprovalRequest.objects.select_for_update().get(pk=request.pk)
+
+
 def _close(actor: Actor, request: ApprovalRequest, status: str, comment: str) -> ApprovalRequest:
     """Move a pending request to ``status`` with a conditional UPDATE: of two concurrent
     deciders exactly one matches ``status='pending'``; the other gets a 409."""
@@ -167,7 +173,7 @@ def approval_decide(*, actor: Actor, pk: int, decision: str, comment: str = "") 
         errors["comment"] = _("At most %(n)d characters.") % {"n": 500}
     if errors:
         raise ValidationError(errors)
-    request = selectors.approval_get(actor=actor, pk=pk)
+    request = _locked(selectors.approval_get(actor=actor, pk=pk))
     if request.requested_by_id is not None and request.requested_by_id == actor.user_id:
         raise PermissionDenied(_("A request must be decided by someone other than its author."))
     if request.status != Status.PENDING:
@@ -191,7 +197,7 @@ def approval_decide(*, actor: Actor, pk: int, decision: str, comment: str = "") 
 @transaction.atomic
 def approval_withdraw(*, actor: Actor, pk: int) -> ApprovalRequest:
     """The requester takes back a request that is still pending."""
-    request = selectors.approval_get(actor=actor, pk=pk)
+    request = _locked(selectors.approval_get(actor=actor, pk=pk))
     if request.requested_by_id is None or request.requested_by_id != actor.user_id:
         raise PermissionDenied(_("Only the person who asked can withdraw a request."))
     if request.status != Status.PENDING:
