@@ -578,3 +578,48 @@ def test_batches_do_not_wait_for_the_wal_flush_on_postgresql(
     job = services.import_run(job.pk)
     assert job.status == ImportJob.Status.DONE and job.created > 0
     assert seen and set(seen) == {"off"}
+
+
+@pytest.mark.django_db
+def test_rows_without_an_id_are_kept_as_rows_of_their_job_and_still_get_parents(
+    personas: Personas, tmp_path: Path
+) -> None:
+    """A spreadsheet without an id column: every row is still a source record (its job
+    and file row), parents named in the file are linked, and importing the corrected
+    file again updates by credit code and keeps the second arrival as well."""
+    headers = ["客户名称", "统一社会信用代码", "上级客户", "行业"]
+    rows = [
+        ["华润置地有限公司", "", "华润集团有限公司", "房地产业"],
+        ["华润集团有限公司", "91310104400529050T", "", ""],
+        ["无上级有限公司", "", "不存在的母公司", ""],
+    ]
+    path = write_csv(tmp_path / "no_ids.csv", headers, rows)
+    job = start(personas, path, kind="excel")
+    land = Customer.objects.get(legal_name="华润置地有限公司")
+    group = Customer.objects.get(legal_name="华润集团有限公司")
+    assert land.parent == group
+    records = {r.row: r for r in SourceRecord.objects.filter(job=job)}
+    assert sorted(records) == [2, 3, 4]
+    assert records[2].customer == land and records[2].external_id == ""
+    assert records[2].payload["上级客户"] == "华润集团有限公司"
+    [missing] = RowIssue.objects.filter(job=job, imported=True)
+    assert missing.row == 4 and "不存在的母公司" in missing.reason
+    # The 360 timeline says which row of which import fed the record.
+    from groupcrm.customers.selectors import TimelineQuery, view360
+
+    with translation.override("en"):
+        [entry] = view360(
+            actor=personas.actor("mfg_manager"),
+            pk=group.pk,
+            timeline_query=TimelineQuery(kind="source"),
+        )["timeline"]
+        assert entry.body == "Row 3 of the file"
+
+    rows[1][3] = "房地产业"
+    again = start(personas, write_csv(tmp_path / "no_ids_2.csv", headers, rows), kind="excel")
+    # Matched by credit code; the rows without one cannot be told from new companies
+    # here (the batch dedup finds them).
+    assert (again.updated, again.created) == (1, 2)
+    group.refresh_from_db()
+    assert group.industry == "70"
+    assert SourceRecord.objects.filter(customer=group).count() == 2

@@ -508,27 +508,32 @@ def _relationships(actor: Actor, job: ImportJob, rows: list[Row], result: BatchR
 
 
 def _lineage(job: ImportJob, rows: list[Row]) -> dict[int, int]:
-    """Keep each row as the source record of its golden record (the last row of an id
-    wins), updated in place when the same id comes again. Returns customer id → record."""
+    """Keep each row as the source record of its golden record: a row with an id in its
+    system updates the record kept for that id (the last row of an id wins), a row
+    without one is kept as the row of this job. Returns customer id → latest record."""
+    rows = sorted(rows, key=lambda row: row.number)
     latest = {row.external_id: row for row in rows if row.external_id}
     known = dict(
         SourceRecord.objects.filter(
             source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id__in=list(latest)
         ).values_list("external_id", "pk")
     )
-    fresh = [row for external_id, row in latest.items() if external_id not in known]
-    ids = dict(
-        zip((row.external_id for row in fresh), reserve_ids(SourceRecord, len(fresh)), strict=True)
-    )
+    fresh = [
+        row
+        for row in rows
+        if not row.external_id or (latest[row.external_id] is row and row.external_id not in known)
+    ]
+    ids = dict(zip(map(id, fresh), reserve_ids(SourceRecord, len(fresh)), strict=True))
     copy_rows(
         SourceRecord,
-        ("id", "source_id", "entity", "external_id", "payload", "job_id", "customer_id"),
+        ("id", "source_id", "entity", "external_id", "row", "payload", "job_id", "customer_id"),
         [
             (
-                ids[row.external_id],
+                ids[id(row)],
                 job.source_id,
                 ImportJob.Entity.CUSTOMERS.value,
                 row.external_id,
+                row.number,
                 row.values,
                 job.pk,
                 row.customer.pk if row.customer else None,
@@ -543,6 +548,7 @@ def _lineage(job: ImportJob, rows: list[Row]) -> dict[int, int]:
             source=job.source,
             entity=ImportJob.Entity.CUSTOMERS,
             external_id=external_id,
+            row=row.number,
             payload=row.values,
             job=job,
             customer=row.customer,
@@ -552,10 +558,10 @@ def _lineage(job: ImportJob, rows: list[Row]) -> dict[int, int]:
         if external_id in known
     ]
     SourceRecord.objects.bulk_update(
-        again, ["payload", "job", "customer", "received_at"], batch_size=1000
+        again, ["row", "payload", "job", "customer", "received_at"], batch_size=1000
     )
     return {
-        row.customer.pk: known.get(external_id) or ids[external_id]
-        for external_id, row in latest.items()
-        if row.customer
+        row.customer.pk: known.get(row.external_id) or ids[id(row)]
+        for row in rows
+        if row.customer and (not row.external_id or latest[row.external_id] is row)
     }

@@ -38,7 +38,11 @@ def source_records(actor: Actor, customer: Customer, query: TimelineQuery) -> li
                 at=record.received_at,
                 kind="source",
                 title=_("Data from %(source)s") % {"source": record.source.name},
-                body=_("ID in the source system") + f": {record.external_id}",
+                body=(
+                    _("ID in the source system") + f": {record.external_id}"
+                    if record.external_id
+                    else _("Row %(row)s of the file") % {"row": record.row}
+                ),
                 bu_id=job.bu_id if job else None,
                 bu_name=job.bu.name if job else "",
                 person_id=job.owner_id if job else None,

@@ -141,11 +141,14 @@ class RowIssue(models.Model):
 
 
 class SourceRecord(models.Model):
-    """One row as another system sent it, linked to the golden record it fed."""
+    """One row as another system sent it, linked to the golden record it fed. A row with
+    an id in its system is kept once per id (the latest); a row without one is kept as
+    the row of its import job."""
 
     source = models.ForeignKey(ImportSource, on_delete=models.PROTECT, related_name="records")
     entity = models.CharField(max_length=20, choices=ImportJob.Entity.choices)
-    external_id = models.CharField(_("external id"), max_length=100)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    row = models.PositiveIntegerField(_("row"), null=True, blank=True)
     payload = models.JSONField(_("values received"))
     received_at = models.DateTimeField(_("received at"), auto_now=True)
     job = models.ForeignKey(
@@ -171,12 +174,14 @@ class SourceRecord(models.Model):
         verbose_name_plural = _("source records")
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "entity", "external_id"], name="integration_one_per_source_id"
+                fields=["source", "entity", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="integration_one_per_source_id",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.external_id}"
+        return f"{self.source}:{self.external_id or f'{self.job_id}#{self.row}'}"
 
 
 class PairDecision(models.Model):

@@ -298,7 +298,7 @@ def _contact_batch(
     for number, values in batch:
         try:
             with transaction.atomic():
-                outcome = _contact_row(job, actor, values)
+                outcome = _contact_row(job, actor, number, values)
         except DomainError as exc:
             job.rejected += 1
             issues.append(_issue(job, number, values, exc))
@@ -349,10 +349,13 @@ def _link_parents(job: ImportJob, actor: Actor) -> None:
     if not id_column and not name_column:
         return
     issues = []
-    for number, record in enumerate(
-        SourceRecord.objects.filter(job=job, customer__isnull=False).select_related("customer"),
-        start=1,
-    ):
+    records = (
+        SourceRecord.objects.filter(job=job, customer__isnull=False)
+        .select_related("customer")
+        .order_by("row", "pk")
+    )
+    for record in records.iterator(chunk_size=2000):
+        number = record.row or 0
         parent_id_value = record.payload.get(id_column, "").strip() if id_column else ""
         parent_name = record.payload.get(name_column, "").strip() if name_column else ""
         if not parent_id_value and not parent_name:
@@ -408,7 +411,7 @@ def _find_customer(job: ImportJob, external_id: str, name: str) -> Customer | No
     return None
 
 
-def _contact_row(job: ImportJob, actor: Actor, values: dict[str, str]) -> str:
+def _contact_row(job: ImportJob, actor: Actor, number: int, values: dict[str, str]) -> str:
     data = bulk.mapped(job, values)
     external_id = data.pop("external_id", "")
     customer = _contact_customer(
@@ -433,18 +436,22 @@ def _contact_row(job: ImportJob, actor: Actor, values: dict[str, str]) -> str:
     else:
         contact = customers.contact_create(actor=actor, customer_id=customer.pk, **fields)
         outcome = "created"
+    kept = {
+        "row": number,
+        "payload": kept_values(job, values),
+        "job": job,
+        "customer": customer,
+        "contact": contact,
+    }
     if external_id:
         SourceRecord.objects.update_or_create(
             source=job.source,
             entity=ImportJob.Entity.CONTACTS,
             external_id=external_id[:100],
-            defaults={
-                "payload": kept_values(job, values),
-                "job": job,
-                "customer": customer,
-                "contact": contact,
-            },
+            defaults=kept,
         )
+    else:
+        SourceRecord.objects.create(source=job.source, entity=ImportJob.Entity.CONTACTS, **kept)
     return outcome
 
 
