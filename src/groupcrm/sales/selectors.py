@@ -45,11 +45,14 @@ BOARD_CARDS = 50  # cards shown per column; the column header counts them all
 CUSTOMER_MATCHES = 500  # customers a name search narrows the list to
 
 
-def _int(value: str | None) -> int | None:
+def query_int(value: str | None) -> int | None:
+    """An id or number from a query string; None when it is not one, or too large to
+    name a row (SQLite cannot even compare it: OverflowError)."""
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if number is None or abs(number) < 2**63 else None
 
 
 def _month(value: str | None) -> dt.date | None:
@@ -78,13 +81,13 @@ class OpportunityFilters:
     def from_query(cls, query: QueryDict) -> OpportunityFilters:
         return cls(
             status=query.get("status", ""),
-            stage_id=_int(query.get("stage_id")),
-            bu_id=_int(query.get("bu_id")),
-            owner_id=_int(query.get("owner_id")),
-            customer_id=_int(query.get("customer_id")),
+            stage_id=query_int(query.get("stage_id")),
+            bu_id=query_int(query.get("bu_id")),
+            owner_id=query_int(query.get("owner_id")),
+            customer_id=query_int(query.get("customer_id")),
             q=query.get("q", "").strip(),
             close_month=_month(query.get("close_month")),
-            pipeline_id=_int(query.get("pipeline_id")),
+            pipeline_id=query_int(query.get("pipeline_id")),
             forecast_category=query.get("forecast_category", ""),
             sort=query.get("sort", ""),
         )

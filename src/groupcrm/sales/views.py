@@ -14,7 +14,8 @@ from groupcrm.core.actor import Actor
 from groupcrm.core.errors import Conflict, ValidationError
 from groupcrm.core.permissions import DataScope
 from groupcrm.core.ui import apply_errors, paginate
-from groupcrm.customers.models import Contact, Customer
+from groupcrm.customers.models import Contact
+from groupcrm.customers.selectors import customer_get
 from groupcrm.org.models import BusinessUnit, User
 from groupcrm.org.selectors import units_for
 from groupcrm.sales import selectors, services
@@ -131,14 +132,13 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     actor.require("opportunities", "create")
     customer_id = request.POST.get("customer_id") or request.GET.get("customer") or ""
-    customer = (
-        Customer.objects.filter(pk=int(customer_id)).first() if customer_id.isdecimal() else None
-    )
+    customer = customer_get(actor=actor, pk=int(customer_id)) if customer_id.isdecimal() else None
+    units = list(units_for(actor=actor, module="opportunities", action="create"))
     form = OpportunityForm(
         request.POST or None,
         initial={"customer_id": customer.pk if customer else None, "owner_id": actor.user_id}
         | ({"bu_id": actor.bu.pk} if actor.bu else {}),
-        units=list(units_for(actor=actor, module="opportunities", action="create")),
+        units=units,
         people=_people(actor, "create"),
         contacts=_contacts(customer.pk) if customer else [],
     )
@@ -154,7 +154,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
             engaged = engagements(actor=actor, customer=opportunity.customer, unit=opportunity.bu)
             return redirect(f"{url}?engaged=1" if engaged else url)
     chosen = request.POST.get("bu_id", "")
-    unit = BusinessUnit.objects.filter(pk=int(chosen)).first() if chosen.isdecimal() else actor.bu
+    unit = next((u for u in units if str(u.pk) == chosen), None) if chosen else actor.bu
     return render(
         request,
         "sales/form.html",

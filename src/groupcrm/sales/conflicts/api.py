@@ -12,7 +12,6 @@ from ninja.responses import Status
 from groupcrm.core.api_support import PagePagination, actor_of
 from groupcrm.core.errors import ValidationError
 from groupcrm.customers.selectors import customer_get
-from groupcrm.org.models import BusinessUnit
 from groupcrm.sales.conflicts import selectors, services
 from groupcrm.sales.conflicts.schemas import (
     ConflictIn,
@@ -32,13 +31,13 @@ StatusFilter = Literal["", "open", "decided", "dismissed", "withdrawn"]
 def engagement_list(request: HttpRequest, customer_id: int, bu_id: int | None = None) -> Any:
     """Other units (not `bu_id`'s own side: itself, above or below) with an open opportunity
     or a protected relationship on the customer or any company of its group. `bu_id`
-    defaults to the caller's unit."""
+    defaults to the caller's unit; it must be one they may create opportunities or raise
+    conflicts for."""
     actor = actor_of(request)
     customer = customer_get(actor=actor, pk=customer_id)
-    unit_id = bu_id or (actor.bu.pk if actor.bu else None)
-    unit = BusinessUnit.objects.filter(pk=unit_id, is_active=True).first() if unit_id else None
+    unit = selectors.entry_unit(actor=actor, bu_id=bu_id)
     if unit is None:
-        raise ValidationError({"bu_id": _("Choose an existing business unit.")})
+        raise ValidationError({"bu_id": _("Choose a business unit you work for.")})
     return selectors.engagements(actor=actor, customer=customer, unit=unit)
 
 

@@ -21,6 +21,7 @@ from groupcrm.customers.models import Customer, CustomerRelationship
 from groupcrm.customers.selectors import RuleCache, register_panel
 from groupcrm.customers.services import protection_end
 from groupcrm.org.models import BusinessUnit, User
+from groupcrm.org.selectors import units_for
 from groupcrm.sales.conflicts.models import Conflict
 from groupcrm.sales.models import Opportunity
 
@@ -137,6 +138,18 @@ def engagements(*, actor: Actor, customer: Customer, unit: BusinessUnit) -> list
             )
         )
     return found
+
+
+def entry_unit(*, actor: Actor, bu_id: int | None) -> BusinessUnit | None:
+    """The unit whose side the notice takes: ``bu_id`` (default: the actor's own unit),
+    if the actor may enter opportunities or raise conflicts for it; else None."""
+    unit_id = bu_id or (actor.bu.pk if actor.bu else None)
+    if unit_id is None:
+        return None
+    units = units_for(actor=actor, module="opportunities", action="create") | units_for(
+        actor=actor, module="conflicts", action="create"
+    )
+    return units.filter(pk=unit_id).first()
 
 
 def engaged_units(items: list[Engagement]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from groupcrm.audit.selectors import object_history
 from groupcrm.core.errors import ValidationError
 from groupcrm.core.ui import apply_errors, paginate, submit
 from groupcrm.customers.models import Customer
+from groupcrm.customers.selectors import customer_get
 from groupcrm.org.models import BusinessUnit
 from groupcrm.org.selectors import units_for
 from groupcrm.sales.conflicts import selectors, services
@@ -44,8 +45,8 @@ def notice(request: HttpRequest) -> HttpResponse:
     """The notice as a fragment: the opportunity form loads it once a customer is picked."""
     actor = request.actor
     customer_id, bu_id = _int(request.GET.get("customer_id")), _int(request.GET.get("bu_id"))
-    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
-    unit = BusinessUnit.objects.filter(pk=bu_id or (actor.bu.pk if actor.bu else None)).first()
+    customer = customer_get(actor=actor, pk=customer_id) if customer_id else None
+    unit = selectors.entry_unit(actor=actor, bu_id=bu_id)
     # Coordinating goes back to the page that loaded the fragment, not to the fragment.
     back = request.headers.get("HX-Current-URL", "")
     return render(
@@ -153,7 +154,7 @@ def conflict_raise(request: HttpRequest) -> HttpResponse:
     actor.require("conflicts", "create")
     source = request.POST if request.method == "POST" else request.GET
     customer_id = _int(source.get("customer_id") or source.get("customer"))
-    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
+    customer = customer_get(actor=actor, pk=customer_id) if customer_id else None
     if customer is None:
         messages.error(request, _("Open the customer first: conflicts are raised on a customer."))
         return redirect("conflicts:list")

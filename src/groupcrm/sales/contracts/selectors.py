@@ -33,7 +33,7 @@ from groupcrm.customers.selectors import register_panel
 from groupcrm.org.selectors import unit_path
 from groupcrm.sales.contracts.models import Contract, Expense, Instalment, Payment
 from groupcrm.sales.models import Opportunity
-from groupcrm.sales.selectors import group_ids
+from groupcrm.sales.selectors import group_ids, query_int
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 ZERO = Decimal("0.00")
@@ -46,13 +46,6 @@ AGING_BUCKETS = (
     ("61-90", _("61–90 days"), 61, 90),
     ("90+", _("over 90 days"), 91, None),
 )
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 # --- contracts --------------------------------------------------------------------------
@@ -73,10 +66,10 @@ class ContractFilters:
     def from_query(cls, query: QueryDict) -> ContractFilters:
         return cls(
             status=query.get("status", ""),
-            bu_id=_int(query.get("bu_id")),
-            owner_id=_int(query.get("owner_id")),
-            customer_id=_int(query.get("customer_id")),
-            opportunity_id=_int(query.get("opportunity_id")),
+            bu_id=query_int(query.get("bu_id")),
+            owner_id=query_int(query.get("owner_id")),
+            customer_id=query_int(query.get("customer_id")),
+            opportunity_id=query_int(query.get("opportunity_id")),
             q=query.get("q", "").strip(),
         )
 
@@ -212,8 +205,8 @@ class ReceivableFilters:
     def from_query(cls, query: QueryDict) -> ReceivableFilters:
         return cls(
             overdue=query.get("overdue") in ("1", "true", "on"),
-            bu_id=_int(query.get("bu_id")),
-            customer_id=_int(query.get("customer_id")),
+            bu_id=query_int(query.get("bu_id")),
+            customer_id=query_int(query.get("customer_id")),
             include_group=query.get("include_group", "1") in ("1", "true", "on"),
         )
 
@@ -337,9 +330,9 @@ class ExpenseFilters:
         return cls(
             status=query.get("status", ""),
             kind=query.get("kind", ""),
-            bu_id=_int(query.get("bu_id")),
-            owner_id=_int(query.get("owner_id")),
-            opportunity_id=_int(query.get("opportunity_id")),
+            bu_id=query_int(query.get("bu_id")),
+            owner_id=query_int(query.get("owner_id")),
+            opportunity_id=query_int(query.get("opportunity_id")),
         )
 
 

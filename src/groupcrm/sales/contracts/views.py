@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from groupcrm.core.errors import ValidationError
 from groupcrm.core.ui import apply_errors, form_page, paginate, submit
-from groupcrm.customers.models import Customer
+from groupcrm.customers.selectors import customer_get
 from groupcrm.org.selectors import units_for
 from groupcrm.sales.contracts import expenses, selectors, services
 from groupcrm.sales.contracts.export import contract_export, receivables_export
@@ -202,9 +202,7 @@ def receivables(request: HttpRequest) -> HttpResponse:
     actor.require("contracts", "view")
     filters = selectors.ReceivableFilters.from_query(request.GET)
     scoped = selectors.receivable_scope(actor=actor, filters=filters)
-    customer = (
-        Customer.objects.filter(pk=filters.customer_id).first() if filters.customer_id else None
-    )
+    customer = customer_get(actor=actor, pk=filters.customer_id) if filters.customer_id else None
     return render(
         request,
         "contracts/receivables.html",

@@ -481,7 +481,10 @@ def opportunity_splits(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     actor.require("opportunities", "admin")
     opportunity = sales_selectors.opportunity_get(actor=actor, pk=pk, action="change")
+    # What the service accepts: any active unit, and a member of the chosen unit or below.
     units = list(BusinessUnit.objects.filter(is_active=True).order_by("path"))
+    active = {u.pk for u in units}
+    tops = [u for u in units if u.parent_id not in active]
     initial = [
         {"bu_id": bu_id, "user_id": user_id, "percent": percent}
         for bu_id, user_id, percent in sales_selectors.splits_of(opportunity)
@@ -489,7 +492,7 @@ def opportunity_splits(request: HttpRequest, pk: int) -> HttpResponse:
     formset = SplitFormSet(
         request.POST or None,
         initial=initial,
-        form_kwargs={"units": units, "people": _members(units[:1])},
+        form_kwargs={"units": units, "people": _members(tops)},
         prefix="splits",
     )
     if request.method == "POST" and formset.is_valid():

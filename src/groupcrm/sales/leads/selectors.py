@@ -19,6 +19,7 @@ from groupcrm.org.selectors import unit_path
 from groupcrm.sales.leads.models import AssignmentRule, Lead, Referral, Territory
 from groupcrm.sales.leads.services import matching_customer, queue_units
 from groupcrm.sales.models import Opportunity, RevenueSplit
+from groupcrm.sales.selectors import query_int
 
 SORTS = {
     "-created": ("-created_at", "-pk"),
@@ -27,13 +28,6 @@ SORTS = {
     "-updated": ("-updated_at", "-pk"),
 }
 PANEL_ROWS = 10
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -53,8 +47,8 @@ class LeadFilters:
         return cls(
             status=query.get("status", ""),
             source=query.get("source", ""),
-            bu_id=_int(query.get("bu_id")),
-            owner_id=_int(query.get("owner_id")),
+            bu_id=query_int(query.get("bu_id")),
+            owner_id=query_int(query.get("owner_id")),
             unassigned=query.get("unassigned", "") in ("1", "true", "on"),
             q=query.get("q", "").strip(),
             sort=query.get("sort", ""),
@@ -144,7 +138,7 @@ class ReferralFilters:
         return cls(
             direction=query.get("direction", ""),
             status=query.get("status", ""),
-            customer_id=_int(query.get("customer_id")),
+            customer_id=query_int(query.get("customer_id")),
         )
 
 

@@ -41,6 +41,7 @@ from groupcrm.sales.leads.forms import (
 )
 from groupcrm.sales.leads.models import Lead, Referral
 from groupcrm.sales.models import Opportunity
+from groupcrm.sales.selectors import query_int
 
 
 def _members(units: list[BusinessUnit]) -> list[User]:
@@ -100,7 +101,7 @@ def lead_queue(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     bu_id = request.GET.get("bu_id", "")
     q = request.GET.get("q", "").strip()
-    items = selectors.lead_queue(actor=actor, bu_id=int(bu_id) if bu_id.isdecimal() else None, q=q)
+    items = selectors.lead_queue(actor=actor, bu_id=query_int(bu_id), q=q)
     page = paginate(request, items)
     return render(
         request,
@@ -266,10 +267,12 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
             if lead.converted_opportunity_id:
                 return redirect("sales:detail", lead.converted_opportunity_id)
             return redirect("customers:detail", lead.converted_customer_id)
-    customer_pk = form["customer_id"].value() or initial_customer
+    # The notice is about a customer the form offers, not any id sent in the request.
+    offered = {value for value, _label in choices if value}
+    customer_pk = str(form["customer_id"].value() or initial_customer or "")
     customer = (
-        Customer.objects.filter(pk=customer_pk).first()
-        if str(customer_pk or "").isdecimal()
+        Customer.objects.filter(pk=int(customer_pk)).first()
+        if customer_pk.isdecimal() and int(customer_pk) in offered
         else None
     )
     return render(
@@ -533,7 +536,7 @@ def referral_create(request: HttpRequest) -> HttpResponse:
         people=_members([target]) if target else [],
     )
     if request.method == "POST" and "to_user_id" in form.fields:
-        chosen = BusinessUnit.objects.filter(pk=request.POST.get("to_bu_id") or 0).first()
+        chosen = next((u for u in units if str(u.pk) == request.POST.get("to_bu_id")), None)
         form.fields["to_user_id"].choices = [
             ("", "—"),
             *[(p.pk, p.display_name or p.username) for p in _members([chosen] if chosen else [])],

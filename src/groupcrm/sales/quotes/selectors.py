@@ -26,17 +26,11 @@ from groupcrm.sales.quotes.models import (
     Quote,
     QuoteSettings,
 )
+from groupcrm.sales.selectors import query_int
 
 # The group-wide default when no unit up the tree sets a threshold.
 DEFAULT_DISCOUNT_THRESHOLD = Decimal(str(getattr(settings, "QUOTES_DISCOUNT_THRESHOLD", "15")))
 PANEL_QUOTES = 5
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 # --- the catalogue -----------------------------------------------------------------------
@@ -60,7 +54,7 @@ class ProductFilters:
     def from_query(cls, query: QueryDict) -> ProductFilters:
         return cls(
             q=query.get("q", "").strip(),
-            bu_id=_int(query.get("bu_id")),
+            bu_id=query_int(query.get("bu_id")),
             category=query.get("category", "").strip(),
             active=query.get("active", ""),
         )
@@ -218,10 +212,10 @@ class QuoteFilters:
     def from_query(cls, query: QueryDict) -> QuoteFilters:
         return cls(
             status=query.get("status", ""),
-            bu_id=_int(query.get("bu_id")),
-            owner_id=_int(query.get("owner_id")),
-            customer_id=_int(query.get("customer_id")),
-            opportunity_id=_int(query.get("opportunity_id")),
+            bu_id=query_int(query.get("bu_id")),
+            owner_id=query_int(query.get("owner_id")),
+            customer_id=query_int(query.get("customer_id")),
+            opportunity_id=query_int(query.get("opportunity_id")),
             q=query.get("q", "").strip(),
             all_versions=query.get("all_versions") in ("1", "true"),
             sort=query.get("sort", ""),

@@ -72,12 +72,13 @@ def parse_decimal(
         number = Decimal(str(value).strip())
     except InvalidOperation:
         number = Decimal("NaN")
+    # Bounds first: quantizing a huge number (1e999) raises InvalidOperation.
     if (
         not number.is_finite()
-        or number != number.quantize(money.CENT)
         or number < 0
         or (positive and number == 0)
         or number > maximum
+        or number != number.quantize(money.CENT)
     ):
         errors[field] = message or _("Enter a number.")
         return None

@@ -41,7 +41,7 @@ from groupcrm.sales.quotes.forms import (
 from groupcrm.sales.quotes.models import PriceList, Product, Quote
 from groupcrm.sales.quotes.money import amount_in_words
 from groupcrm.sales.quotes.pdf import group_name, quote_pdf
-from groupcrm.sales.selectors import opportunity_get
+from groupcrm.sales.selectors import opportunity_get, query_int
 
 
 def _blank(rows: list[Row], names: tuple[str, ...], extra: int = BLANK_ROWS) -> list[Row]:
@@ -449,8 +449,8 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def price_list_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
-    raw = request.GET.get("bu_id", "")
-    items = selectors.price_list_list(actor=actor, bu_id=int(raw) if raw.isdecimal() else None)
+    bu_id = query_int(request.GET.get("bu_id"))
+    items = selectors.price_list_list(actor=actor, bu_id=bu_id)
     admin_units = set(
         units_for(actor=actor, module="quotes", action="admin").values_list("pk", flat=True)
     )
@@ -460,7 +460,7 @@ def price_list_list(request: HttpRequest) -> HttpResponse:
         {
             "page": paginate(request, items),
             "units": units_for(actor=actor, module="quotes", action="view"),
-            "bu_id": int(raw) if raw.isdecimal() else None,
+            "bu_id": bu_id,
             "admin_units": admin_units,
             "today": timezone.localdate(),
         },
