@@ -316,17 +316,17 @@ def test_a_job_killed_in_the_middle_resumes_after_its_last_batch(
     rows = [[f"id{i}", f"第{i}号测试科技有限公司", "", "", "", "", "", ""] for i in range(1, 8)]
     path = zoho_file(tmp_path, rows)
     monkeypatch.setattr(services, "BATCH", 3)
-    real = bulk._lineage
+    real = bulk.lineage
     calls = {"n": 0}
 
-    def crash_in_the_second_batch(job: ImportJob, rows: list[bulk.Row]) -> None:
+    def crash_in_the_second_batch(job: ImportJob, entity: str, rows: list[bulk.Row]) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             # The process dies after the second batch's customers were written.
             raise KeyboardInterrupt
-        real(job, rows)
+        return real(job, entity, rows)
 
-    monkeypatch.setattr(bulk, "_lineage", crash_in_the_second_batch)
+    monkeypatch.setattr(bulk, "lineage", crash_in_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
         start(personas, path)
     job = ImportJob.objects.get()
@@ -335,7 +335,7 @@ def test_a_job_killed_in_the_middle_resumes_after_its_last_batch(
     # Only the first batch's audit record exists: the second rolled back with its rows.
     batches = ChangeRecord.objects.filter(verb="import_batch", object_id=str(job.pk))
     assert [len(r.changes["customers_created"]) for r in batches] == [3]
-    monkeypatch.setattr(bulk, "_lineage", real)
+    monkeypatch.setattr(bulk, "lineage", real)
     job = services.import_run(job.pk)  # what "Resume" queues
     assert job.status == "done" and job.done_rows == 7 and job.created == 7
     assert Customer.objects.filter(legal_name__contains="号测试科技").count() == 7

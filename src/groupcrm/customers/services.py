@@ -1197,7 +1197,7 @@ def contact_reveal(*, actor: Actor, pk: int, field: str) -> str:
 # --- follow-ups -----------------------------------------------------------------------
 
 
-def _clean_followup(
+def clean_followup(
     customer: Customer, data: dict[str, Any], errors: dict[str, Any]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -1271,7 +1271,7 @@ def followup_create(
             {"bu_id": _("Your unit has no relationship with this customer yet: start one first.")}
         )
     errors: dict[str, Any] = {}
-    data = _clean_followup(
+    data = clean_followup(
         customer,
         {
             "kind": kind,
@@ -1306,7 +1306,7 @@ def followup_update(
 ) -> FollowUp:
     followup = scoped_get(FollowUp, actor=actor, pk=pk, action="change")
     errors: dict[str, Any] = {}
-    data = _clean_followup(followup.customer, {**fields, "contact_ids": contact_ids}, errors)
+    data = clean_followup(followup.customer, {**fields, "contact_ids": contact_ids}, errors)
     if errors:
         raise ValidationError(errors)
     before = snapshot(followup)

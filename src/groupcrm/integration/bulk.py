@@ -174,9 +174,9 @@ def parse_row(job: ImportJob, number: int, values: dict[str, str]) -> Row:
     return row
 
 
-class _Owners:
-    """Account managers named in a file, resolved once per name: a user who is a member
-    of the job's unit (or below), else nobody (the customer goes to the pool)."""
+class Owners:
+    """People named in a file (account managers, authors), resolved once per name: a
+    user who is a member of the job's unit (or below), else nobody."""
 
     def __init__(self, job: ImportJob) -> None:
         self.job = job
@@ -237,7 +237,7 @@ def customer_batch(
     survive.preload(row.customer.pk for row in existing if row.customer)
     updated = _update(actor, existing, survive, result)
     relationships = _relationships(actor, job, [*new, *existing], result)
-    survive.remember(_lineage(job, [*new, *existing]))
+    survive.remember(lineage(job, ImportJob.Entity.CUSTOMERS, [*new, *existing]))
     if created or relationships:
         # New rows are audited once per batch, on the job (which ids, from which file
         # rows); the lineage keeps each row as it came. Changes to existing records
@@ -445,7 +445,7 @@ def _relationships(actor: Actor, job: ImportJob, rows: list[Row], result: BatchR
             "customer_id", flat=True
         )
     )
-    owners = _Owners(job)
+    owners = Owners(job)
     wanted = {row.customer.pk: owners(row.owner) for row in rows if row.customer}  # last wins
     owner_ids = {o for o in wanted.values() if o}
     owned = dict(
@@ -507,15 +507,16 @@ def _relationships(actor: Actor, job: ImportJob, rows: list[Row], result: BatchR
     return ids
 
 
-def _lineage(job: ImportJob, rows: list[Row]) -> dict[int, int]:
-    """Keep each row as the source record of its golden record: a row with an id in its
-    system updates the record kept for that id (the last row of an id wins), a row
-    without one is kept as the row of this job. Returns customer id → latest record."""
+def lineage(job: ImportJob, entity: str, rows: list[Any]) -> dict[int, int]:
+    """Keep each row as the source record of what it fed (its ``customer``, and its
+    ``followup`` when it has one): a row with an id in its system updates the record
+    kept for that id (the last row of an id wins), a row without one is kept as the row
+    of this job. Returns customer id → latest record."""
     rows = sorted(rows, key=lambda row: row.number)
     latest = {row.external_id: row for row in rows if row.external_id}
     known = dict(
         SourceRecord.objects.filter(
-            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id__in=list(latest)
+            source=job.source, entity=entity, external_id__in=list(latest)
         ).values_list("external_id", "pk")
     )
     fresh = [
@@ -524,19 +525,34 @@ def _lineage(job: ImportJob, rows: list[Row]) -> dict[int, int]:
         if not row.external_id or (latest[row.external_id] is row and row.external_id not in known)
     ]
     ids = dict(zip(map(id, fresh), reserve_ids(SourceRecord, len(fresh)), strict=True))
+
+    def fed(row: Any) -> tuple[int | None, int | None]:
+        followup = getattr(row, "followup", None)
+        return (row.customer.pk if row.customer else None, followup.pk if followup else None)
+
     copy_rows(
         SourceRecord,
-        ("id", "source_id", "entity", "external_id", "row", "payload", "job_id", "customer_id"),
+        (
+            "id",
+            "source_id",
+            "entity",
+            "external_id",
+            "row",
+            "payload",
+            "job_id",
+            "customer_id",
+            "followup_id",
+        ),
         [
             (
                 ids[id(row)],
                 job.source_id,
-                ImportJob.Entity.CUSTOMERS.value,
+                entity,
                 row.external_id,
                 row.number,
                 row.values,
                 job.pk,
-                row.customer.pk if row.customer else None,
+                *fed(row),
             )
             for row in fresh
         ],
@@ -545,20 +561,18 @@ def _lineage(job: ImportJob, rows: list[Row]) -> dict[int, int]:
     again = [
         SourceRecord(
             pk=known[external_id],
-            source=job.source,
-            entity=ImportJob.Entity.CUSTOMERS,
-            external_id=external_id,
             row=row.number,
             payload=row.values,
             job=job,
-            customer=row.customer,
+            customer_id=fed(row)[0],
+            followup_id=fed(row)[1],
             received_at=now,
         )
         for external_id, row in latest.items()
         if external_id in known
     ]
     SourceRecord.objects.bulk_update(
-        again, ["row", "payload", "job", "customer", "received_at"], batch_size=1000
+        again, ["row", "payload", "job", "customer", "followup", "received_at"], batch_size=1000
     )
     return {
         row.customer.pk: known.get(row.external_id) or ids[id(row)]

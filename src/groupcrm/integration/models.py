@@ -48,6 +48,7 @@ class BackgroundJob(ScopedModel):
     class Entity(models.TextChoices):
         CUSTOMERS = "customers", _("Customers")
         CONTACTS = "contacts", _("Contacts")
+        FOLLOWUPS = "followups", _("Follow-ups")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
@@ -163,6 +164,13 @@ class SourceRecord(models.Model):
     )
     contact = models.ForeignKey(
         "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="source_records",
+    )
+    followup = models.ForeignKey(
+        "customers.FollowUp",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

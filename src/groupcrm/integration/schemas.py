@@ -13,7 +13,7 @@ from groupcrm.integration.models import ExportJob
 from groupcrm.org.schemas import Strict
 
 SourceKind = Literal["generic", "zoho", "salesforce", "fxiaoke"]
-Entity = Literal["customers", "contacts"]
+Entity = Literal["customers", "contacts", "followups"]
 JobStatus = Literal["pending", "running", "done", "failed"]
 PairStatus = Literal["pending", "merged", "distinct", "deferred"]
 

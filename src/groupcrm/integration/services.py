@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from groupcrm.customers import services as customers
 from groupcrm.customers.models import Customer
 from groupcrm.customers.normalize import normalize_company_name, normalize_uscc
 from groupcrm.customers.selectors import MASKS
-from groupcrm.integration import bulk, selectors, survivorship
+from groupcrm.integration import bulk, followups, selectors, survivorship
 from groupcrm.integration import mapping as mappings
 from groupcrm.integration.models import ImportJob, ImportSource, RowIssue, SourceRecord
 from groupcrm.integration.reader import FileError, open_table
@@ -85,6 +86,8 @@ def import_start(
     """Check the file and its mapping, keep a copy, and queue the job (``run``)."""
     actor.require("integration", "create")
     source = selectors.import_source_for(source_id=source_id, entity=entity)
+    # What the rows write is checked again per batch; refusing here saves a failed job.
+    actor.require(entity, "create")
     unit = BusinessUnit.objects.filter(pk=bu_id, is_active=True).first()
     if unit is None:
         raise ValidationError({"bu_id": _("Choose an active business unit.")})
@@ -254,6 +257,8 @@ def _run_rows(
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
             if job.entity == ImportJob.Entity.CUSTOMERS:
                 issues = _customer_batch(job, actor, batch)
+            elif job.entity == ImportJob.Entity.FOLLOWUPS:
+                issues = _followup_batch(job, actor, batch)
             else:
                 issues = _contact_batch(job, actor, batch)
             job.done_rows += len(batch)
@@ -271,7 +276,26 @@ def _run_rows(
 def _customer_batch(
     job: ImportJob, actor: Actor, batch: list[tuple[int, dict[str, str]]]
 ) -> list[RowIssue]:
-    result = bulk.customer_batch(job, actor, batch, survive=survivorship.Survival(job.source))
+    return _issues_of(
+        job, bulk.customer_batch(job, actor, batch, survive=survivorship.Survival(job.source))
+    )
+
+
+def _followup_batch(
+    job: ImportJob, actor: Actor, batch: list[tuple[int, dict[str, str]]]
+) -> list[RowIssue]:
+    @functools.cache
+    def company(external_id: str, uscc: str, name: str) -> Customer:
+        return _row_customer(job, external_id, uscc, name)
+
+    return _issues_of(
+        job,
+        followups.followup_batch(job, actor, batch, company=company, authors=bulk.Owners(job)),
+    )
+
+
+def _issues_of(job: ImportJob, result: bulk.BatchResult) -> list[RowIssue]:
+    """A batch's counts onto the job; its rejected rows and warnings as the report's rows."""
     for outcome, count in result.outcomes.items():
         setattr(job, outcome, getattr(job, outcome) + count)
     job.rejected += len(result.rejected)
@@ -414,7 +438,7 @@ def _find_customer(job: ImportJob, external_id: str, name: str) -> Customer | No
 def _contact_row(job: ImportJob, actor: Actor, number: int, values: dict[str, str]) -> str:
     data = bulk.mapped(job, values)
     external_id = data.pop("external_id", "")
-    customer = _contact_customer(
+    customer = _row_customer(
         job,
         data.pop("customer_external_id", ""),
         data.pop("customer_uscc", ""),
@@ -455,7 +479,7 @@ def _contact_row(job: ImportJob, actor: Actor, number: int, values: dict[str, st
     return outcome
 
 
-def _contact_customer(job: ImportJob, external_id: str, uscc: str, name: str) -> Customer:
+def _row_customer(job: ImportJob, external_id: str, uscc: str, name: str) -> Customer:
     if external_id:
         record = SourceRecord.objects.filter(
             source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id=external_id
@@ -474,7 +498,7 @@ def _contact_customer(job: ImportJob, external_id: str, uscc: str, name: str) ->
         if found:
             return found
     raise ValidationError(
-        {"customer": _("The company of this contact is neither in this source nor in the master.")}
+        {"customer": _("The company of this row is neither in this source nor in the master.")}
     )
 
 
