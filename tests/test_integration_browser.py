@@ -1,7 +1,7 @@
 """Data integration in real headless Chromium: a data steward imports a 纷享销客 export
 into one unit and a Zoho export of the same companies into another, finds the duplicates
 with their reasons, merges two pairs, sees the data-quality score rise and undoes one
-merge."""
+merge; and brings a customer's follow-up history along."""
 
 from __future__ import annotations
 
@@ -31,11 +31,13 @@ def write(path: Path, headers: list[str], rows: list[list[str]], encoding: str) 
     return path
 
 
-def upload(page: Page, base: str, path: Path, source: str, unit: str) -> None:
+def upload(
+    page: Page, base: str, path: Path, source: str, unit: str, entity: str = "customers"
+) -> None:
     page.goto(f"{base}/imports/new/")
     page.set_input_files("#id_file", str(path))
     page.select_option("#id_source", label=source)
-    page.select_option("#id_entity", "customers")
+    page.select_option("#id_entity", entity)
     page.select_option("#id_bu", label=unit)
     page.uncheck("#id_dry_run")
     page.click("main button.btn-primary[type=submit]")
@@ -107,3 +109,36 @@ def test_steward_imports_two_crms_and_merges_the_duplicates(
     page.get_by_test_id("unmerge").click()
     expect(page.locator(".alert-success")).to_be_visible()
     assert Customer.objects.filter(status="merged").count() == 1
+
+
+def test_follow_up_history_is_imported_onto_the_360_timeline(
+    page: Page, live_server, personas: Personas, sign_in, tmp_path: Path
+) -> None:
+    ImportSource.objects.create(name="纷享销客", kind="fxiaoke")
+    customers = write(
+        tmp_path / "客户.csv",
+        ["客户编号", "客户名称", "负责人"],
+        [["FX1", "长江精密机械有限公司", "mfg_am"]],
+        "gb18030",
+    )
+    history = write(
+        tmp_path / "跟进记录.csv",
+        ["跟进记录编号", "客户编号", "跟进时间", "跟进方式", "跟进内容", "跟进人"],
+        [
+            ["G1", "FX1", "2026/3/1 10:00", "电话拜访", "首次电话沟通需求", "mfg_am"],
+            ["G2", "FX1", "2026年3月9日", "上门拜访", "现场看产线", "mfg_am"],
+            ["G3", "FX9", "2026-03-10", "电话", "找不到的客户", ""],
+        ],
+        "gb18030",
+    )
+    base = live_server.url
+    sign_in(page, base, "mfg_manager")
+    upload(page, base, customers, "纷享销客", "— 华夏制造")
+    upload(page, base, history, "纷享销客", "— 华夏制造", entity="followups")
+    # The job's report names the rejected row and why.
+    expect(page.locator("main")).to_contain_text("G3")
+    expect(page.locator("main")).to_contain_text("既不在此数据源中")
+    customer = Customer.objects.get(legal_name="长江精密机械有限公司")
+    page.goto(f"{base}/customers/{customer.pk}/")
+    expect(page.locator("main")).to_contain_text("现场看产线")
+    expect(page.locator("main")).to_contain_text("首次电话沟通需求")
