@@ -643,9 +643,9 @@ def test_reclaim_after_days_without_an_open_opportunity(personas: Personas) -> N
     opportunity(personas, busy.customer, "mfg", "mfg_am")
     rule = customer_services.pool_rule(personas.units["mfg"].pk)
     with translation.override("en"):
-        plan = customer_services.reclaim_plan(idle, rule, timezone.localdate())
+        plan = customer_services.reclaim_plan(idle, rule)
         assert plan is not None and plan.reason == "No open opportunity for 10 days"
-        assert customer_services.reclaim_plan(busy, rule, timezone.localdate()) is None
+        assert customer_services.reclaim_plan(busy, rule) is None
         page = ui_client(personas, "mfg_am").get(
             reverse("customers:relationship", args=[idle.pk]), HTTP_ACCEPT_LANGUAGE="en"
         )
@@ -667,7 +667,7 @@ def test_reclaim_counts_from_the_last_closed_opportunity(personas: Personas) -> 
         status="lost", closed_at=timezone.now() - dt.timedelta(days=3)
     )
     rule = customer_services.pool_rule(personas.units["mfg"].pk)
-    plan = customer_services.reclaim_plan(rel, rule, timezone.localdate())
+    plan = customer_services.reclaim_plan(rel, rule)
     assert plan is not None and plan.on == timezone.localdate() + dt.timedelta(days=7)
 
 
@@ -676,13 +676,12 @@ def test_an_open_opportunity_exempts_from_the_follow_up_rule(personas: Personas)
     rule = PoolRule.objects.create(bu=personas.units["mfg"], reclaim_after_days=5)
     rel = owned(personas, 30)
     opportunity(personas, rel.customer, "mfg", "mfg_am")
-    today = timezone.localdate()
-    assert customer_services.reclaim_plan(rel, rule, today) is not None
+    assert customer_services.reclaim_plan(rel, rule) is not None
     customer_services.pool_rule_update(
         actor=personas.actor("admin"), bu_id=personas.units["mfg"].pk, exempt_open_opportunity=True
     )
     rule.refresh_from_db()
-    assert customer_services.reclaim_plan(rel, rule, today) is None
+    assert customer_services.reclaim_plan(rel, rule) is None
     assert customer_services.pool_reclaim() == 0
     with pytest.raises(ValidationError):
         customer_services.pool_rule_update(

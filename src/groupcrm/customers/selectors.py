@@ -38,16 +38,14 @@ from groupcrm.customers.models import (
     Follow,
     FollowUp,
     MergeRecord,
-    PoolRule,
 )
 from groupcrm.customers.normalize import normalize_uscc
 from groupcrm.customers.services import (
+    RuleCache,
     engaged_units,
     has_reach,
     pool_q,
-    pool_rule,
-    reclaim_due,
-    reclaim_plan,
+    reclaim_plans,
     similar_customers,
 )
 from groupcrm.org.models import User
@@ -579,20 +577,6 @@ def timeline(
 # --- the 360° view ---------------------------------------------------------------------
 
 
-class RuleCache(dict):
-    """Pool rules by unit, read once per request."""
-
-    def __missing__(self, bu_id: int) -> PoolRule:
-        self[bu_id] = rule = pool_rule(bu_id)
-        return rule
-
-    def of(self, relationship: CustomerRelationship) -> PoolRule:
-        """The rule of a relationship whose unit is already loaded (no unit query)."""
-        if relationship.bu_id not in self:
-            self[relationship.bu_id] = pool_rule(relationship.bu_id, unit=relationship.bu)
-        return self[relationship.bu_id]
-
-
 def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
     """Every engaged unit and its owner (group-wide); stage, grade, notes and dates only
     for relationships within the actor's scope."""
@@ -605,10 +589,11 @@ def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
         .filter(customer=customer)
         .values_list("pk", flat=True)
     )
-    today = timezone.localdate()
     rules = RuleCache()
+    rels = list(customer.relationships.select_related("bu", "owner").order_by("bu__path"))
+    plans = dict(reclaim_plans((r for r in rels if r.pk in visible), rules))
     rows = []
-    for rel in customer.relationships.select_related("bu", "owner").order_by("bu__path"):
+    for rel in rels:
         row: dict[str, Any] = {
             "id": rel.pk,
             "bu_id": rel.bu_id,
@@ -622,8 +607,7 @@ def relationship_view(actor: Actor, customer: Customer) -> list[dict[str, Any]]:
             "mine": rel.owner_id is not None and rel.owner_id == actor.user_id,
         }
         if rel.pk in visible:
-            rule = rules.of(rel)
-            plan = reclaim_plan(rel, rule, today)
+            rule, plan = rules.of(rel), plans[rel]
             row.update(
                 stage=rel.stage,
                 stage_label=str(rel.get_stage_display()),
@@ -786,15 +770,20 @@ def pool_list(
     return items.order_by("-released_at", "customer__legal_name")
 
 
+def reclaim_dates(
+    rels: Iterable[CustomerRelationship],
+) -> list[tuple[CustomerRelationship, dt.date | None]]:
+    """Each relationship (its unit loaded) with the day it would return to the pool."""
+    return [(rel, plan.on if plan else None) for rel, plan in reclaim_plans(rels)]
+
+
 def my_relationships(*, actor: Actor) -> list[tuple[CustomerRelationship, dt.date | None]]:
     """The actor's own customers with the day each would return to the pool."""
-    today, rules = timezone.localdate(), RuleCache()
-    return [
-        (rel, reclaim_due(rel, rules.of(rel), today))
-        for rel in CustomerRelationship.objects.filter(owner_id=actor.user_id)
+    return reclaim_dates(
+        CustomerRelationship.objects.filter(owner_id=actor.user_id)
         .select_related("customer", "bu")
         .order_by("customer__legal_name")
-    ]
+    )
 
 
 def change_requests_pending(*, actor: Actor) -> QuerySet[ChangeRequest]:

@@ -12,13 +12,15 @@ grant is group-wide. Anyone with customers.view may read it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from typing import Any
 
 from django.apps import apps
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -589,6 +591,20 @@ def pool_rule(bu_id: int, *, unit: BusinessUnit | None = None) -> PoolRule:
     return PoolRule(bu=unit)
 
 
+class RuleCache(dict):
+    """Pool rules by unit, read once per request or job."""
+
+    def __missing__(self, bu_id: int) -> PoolRule:
+        self[bu_id] = rule = pool_rule(bu_id)
+        return rule
+
+    def of(self, relationship: CustomerRelationship) -> PoolRule:
+        """The rule of a relationship whose unit is already loaded (no unit query)."""
+        if relationship.bu_id not in self:
+            self[relationship.bu_id] = pool_rule(relationship.bu_id, unit=relationship.bu)
+        return self[relationship.bu_id]
+
+
 def check_owner(unit: BusinessUnit, owner_id: int) -> User:
     owner = User.objects.filter(pk=owner_id, is_active=True).first()
     member = Membership.objects.filter(
@@ -849,16 +865,35 @@ def relationship_release(
     return relationship
 
 
-def opportunity_activity(rel: CustomerRelationship) -> tuple[bool, dt.datetime | None]:
-    """Whether the relationship's unit has an open opportunity on the customer, and when
-    its last other one closed (sales owns opportunities; this reads them through the
-    customer's reverse relation so the customer master does not import sales)."""
-    if not apps.is_installed("groupcrm.sales"):
-        return False, None
-    items = rel.customer.opportunities.filter(bu_id=rel.bu_id)
-    if items.filter(status="open").exists():
-        return True, None
-    return False, items.aggregate(last=Max("closed_at"))["last"]
+OpportunityFacts = dict[tuple[int, int], tuple[bool, dt.datetime | None]]
+
+
+def needs_opportunities(rule: PoolRule) -> bool:
+    return bool(rule.exempt_open_opportunity or rule.reclaim_without_opportunity_days)
+
+
+def opportunity_activity(rels: Iterable[CustomerRelationship]) -> OpportunityFacts:
+    """By (customer, unit) of ``rels``: whether the unit has an open opportunity on the
+    customer, and when its last other one closed; pairs without any are left out. One
+    grouped query (sales owns opportunities; they are reached through the customer's
+    reverse relation so the customer master does not import sales)."""
+    pairs = {(rel.customer_id, rel.bu_id) for rel in rels}
+    if not pairs or not apps.is_installed("groupcrm.sales"):
+        return {}
+    opportunity = Customer._meta.get_field("opportunities").related_model
+    groups = (
+        opportunity._default_manager.filter(
+            customer_id__in={c for c, _ in pairs}, bu_id__in={b for _, b in pairs}
+        )
+        .values_list("customer_id", "bu_id")
+        .annotate(open=Count("pk", filter=Q(status="open")), last=Max("closed_at"))
+        .order_by()
+    )
+    return {
+        (customer_id, bu_id): (True, None) if open_count else (False, last)
+        for customer_id, bu_id, open_count, last in groups
+        if (customer_id, bu_id) in pairs
+    }
 
 
 @dataclass(frozen=True)
@@ -869,13 +904,21 @@ class Reclaim:
     reason: str
 
 
-def reclaim_plan(rel: CustomerRelationship, rule: PoolRule, today: dt.date) -> Reclaim | None:
+def reclaim_plan(
+    rel: CustomerRelationship, rule: PoolRule, *, opportunities: OpportunityFacts | None = None
+) -> Reclaim | None:
     """The earliest day ``rule`` returns ``rel`` to the pool, with the rule that does it;
-    None when no rule applies. A protection date postpones every rule."""
+    None when no rule applies. A protection date postpones every rule. Lists pass
+    ``opportunities``, the ``opportunity_activity`` of all their relationships, to save
+    the query per row."""
     if rel.owner_id is None or (rule.exempt_won and rel.stage == CustomerRelationship.Stage.WON):
         return None
-    needs_opportunities = rule.exempt_open_opportunity or rule.reclaim_without_opportunity_days
-    has_open, last_closed = opportunity_activity(rel) if needs_opportunities else (False, None)
+    has_open: bool = False
+    last_closed: dt.datetime | None = None
+    if needs_opportunities(rule):
+        if opportunities is None:
+            opportunities = opportunity_activity([rel])
+        has_open, last_closed = opportunities.get((rel.customer_id, rel.bu_id), (False, None))
     owned_since = rel.claimed_at or rel.created_at
     plans: list[Reclaim] = []
     if rule.reclaim_after_days and not (rule.exempt_open_opportunity and has_open):
@@ -903,10 +946,14 @@ def reclaim_plan(rel: CustomerRelationship, rule: PoolRule, today: dt.date) -> R
     return plan
 
 
-def reclaim_due(rel: CustomerRelationship, rule: PoolRule, today: dt.date) -> dt.date | None:
-    """The day an owned relationship goes back to the pool under ``rule``, or None."""
-    plan = reclaim_plan(rel, rule, today)
-    return plan.on if plan else None
+def reclaim_plans(
+    rels: Iterable[CustomerRelationship], rules: RuleCache | None = None
+) -> list[tuple[CustomerRelationship, Reclaim | None]]:
+    """``reclaim_plan`` of each relationship (its unit loaded), with the opportunity
+    facts their rules need read in one query for all of them."""
+    rels, rules = list(rels), rules if rules is not None else RuleCache()
+    opportunities = opportunity_activity(r for r in rels if needs_opportunities(rules.of(r)))
+    return [(rel, reclaim_plan(rel, rules.of(rel), opportunities=opportunities)) for rel in rels]
 
 
 def protection_end(rel: CustomerRelationship, rule: PoolRule) -> dt.date | None:
@@ -922,23 +969,28 @@ def protection_end(rel: CustomerRelationship, rule: PoolRule) -> dt.date | None:
     return max(ends) if ends else None
 
 
+RECLAIM_BATCH = 500
+
+
 def pool_reclaim(*, today: dt.date | None = None) -> int:
     """Return every overdue relationship to its pool (the periodic job). Each one goes
     through ``relationship_release`` as the system, so it is audited and announced."""
     today = today or timezone.localdate()
     actor = Actor.system("pool reclaim")
-    count = 0
-    for rel in (
+    rules = RuleCache()
+    owned = (
         CustomerRelationship.objects.filter(owner__isnull=False)
-        .select_related("bu", "customer")
+        .select_related("bu")
         .order_by("pk")
-        .iterator(chunk_size=500)
-    ):
-        plan = reclaim_plan(rel, pool_rule(rel.bu_id), today)
-        if plan is None or plan.on > today:
-            continue
-        relationship_release(actor=actor, pk=rel.pk, reason=plan.reason, verb="reclaim")
-        count += 1
+        .iterator(chunk_size=RECLAIM_BATCH)
+    )
+    count = 0
+    while batch := list(islice(owned, RECLAIM_BATCH)):
+        for rel, plan in reclaim_plans(batch, rules):
+            if plan is None or plan.on > today:
+                continue
+            relationship_release(actor=actor, pk=rel.pk, reason=plan.reason, verb="reclaim")
+            count += 1
     return count
 
 

@@ -421,16 +421,12 @@ def relationship_list(request: HttpRequest) -> HttpResponse:
         actor=actor, mine=request.GET.get("mine") == "1", stage=request.GET.get("stage", "")
     )
     page = paginate(request, items)
-    rules = selectors.RuleCache()
-    rows = [
-        (r, services.reclaim_due(r, rules.of(r), timezone.localdate())) for r in page.object_list
-    ]
     return render(
         request,
         "customers/relationships.html",
         {
             "page": page,
-            "rows": rows,
+            "rows": selectors.reclaim_dates(page.object_list),
             "stages": CustomerRelationship.Stage.choices,
             "today": timezone.localdate(),
         },
@@ -448,7 +444,7 @@ def relationship_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "rel": rel,
             "rule": rule,
-            "reclaim": services.reclaim_plan(rel, rule, timezone.localdate()),
+            "reclaim": services.reclaim_plan(rel, rule),
             "collaborators": rel.collaborators.select_related("user"),
             "history": paginate(request, object_history(obj=rel)),
             "can_change": CustomerRelationship.objects.visible_to(actor, "change")
