@@ -623,3 +623,68 @@ def test_rows_without_an_id_are_kept_as_rows_of_their_job_and_still_get_parents(
     group.refresh_from_db()
     assert group.industry == "70"
     assert SourceRecord.objects.filter(customer=group).count() == 2
+
+
+@pytest.mark.django_db
+def test_contacts_import_a_batch_at_a_time_and_update_by_id(
+    personas: Personas, tmp_path: Path
+) -> None:
+    """New contacts are written per batch (a change record each, one event, the
+    companies' search text once); the same id later in the file or in a later file
+    updates, and may move the contact; a company the unit does not work with is refused
+    for that row only."""
+    from groupcrm.core.actor import Actor
+    from groupcrm.core.models import OutboxEvent
+    from groupcrm.customers import services as customer_services
+
+    start(personas, zoho_file(tmp_path))
+    land = Customer.objects.get(legal_name="华润置地有限公司")
+    group = Customer.objects.get(legal_name="华润集团有限公司")
+    theirs = customer_services.customer_create(
+        actor=Actor.system("tests"),
+        legal_name="金融独家有限公司",
+        start_relationship=False,
+        similar_override_reason="test",
+    )
+    customer_services.relationship_start(
+        actor=Actor.system("tests"), customer_id=theirs.pk, bu_id=personas.units["fin"].pk
+    )
+    headers = ["Record Id", "Account Name.id", "Account Name", "Full Name", "Title", "Mobile"]
+    rows = [
+        ["K1", "zcrm_2", "", "王伟", "采购", "13800138000"],
+        ["K2", "", "金融独家有限公司", "孙七", "", ""],
+        ["", "zcrm_2", "", "钱八", "工程师", ""],
+        ["K1", "zcrm_2", "", "王伟", "采购经理", "13800138000"],
+    ]
+    with translation.override("en"):
+        job = start(
+            personas,
+            write_csv(tmp_path / "Contacts.csv", headers, rows),
+            entity="contacts",
+        )
+    assert (job.created, job.updated, job.rejected) == (2, 1, 1)
+    [refused] = RowIssue.objects.filter(job=job)
+    assert refused.row == 3 and "Only units engaged" in refused.reason
+    wang = Contact.objects.get(name="王伟")
+    assert (wang.customer, wang.title, wang.mobile) == (land, "采购经理", "+8613800138000")
+    assert not Contact.objects.filter(customer=theirs).exists()
+    created = ChangeRecord.objects.filter(object_type="customers.contact", action="create")
+    assert created.count() == 2 and "13800138000" not in str(list(created.values("changes")))
+    event = OutboxEvent.objects.get(name="customers.contacts_imported")
+    assert sorted(event.payload["contact_ids"]) == sorted(
+        Contact.objects.filter(customer=land).values_list("pk", flat=True)
+    )
+    land.refresh_from_db()
+    assert "王伟" in land.search_text and "钱八" in land.search_text
+    assert SourceRecord.objects.get(entity="contacts", external_id="K1").contact == wang
+
+    # A later file: K1 has moved to the parent company and changed title.
+    again = start(
+        personas,
+        write_csv(tmp_path / "Contacts2.csv", headers, [["K1", "zcrm_1", "", "王伟", "总监", ""]]),
+        entity="contacts",
+    )
+    assert (again.created, again.updated, again.rejected) == (0, 1, 0)
+    wang.refresh_from_db()
+    assert (wang.customer, wang.title) == (group, "总监")
+    assert ChangeRecord.objects.filter(object_id=str(wang.pk), verb="move").exists()

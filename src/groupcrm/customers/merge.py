@@ -40,7 +40,7 @@ from groupcrm.customers.models import (
     Follow,
     MergeRecord,
 )
-from groupcrm.customers.services import _index, derive_customer, ensure_reach
+from groupcrm.customers.services import derive_customer, ensure_reach, index_contact
 
 # Rows pointing at a customer through a plain foreign key: (app_label.Model, field).
 MERGE_LINKS: list[tuple[str, str]] = [
@@ -442,7 +442,7 @@ def contact_merge(
     snapshot["filled"] = {n: _stored(fields[n], v) for n, v in filled.items()}
     for name, value in filled.items():
         setattr(survivor, name, value)
-    _index(survivor)
+    index_contact(survivor)
     survivor.save()
     for loser in losers:
         audit_action(actor=actor, obj=loser, verb="merged_into", changes={"into": survivor.pk})
@@ -526,7 +526,7 @@ def contact_unmerge(*, actor: Actor, merge_id: int) -> list[str]:
             setattr(survivor, name, _loaded(fields[name], snap["survivor"][name]))
         else:
             kept.append(name)
-    _index(survivor)
+    index_contact(survivor)
     survivor.save()
     restored = [_recreate(Contact, row) for row in snap["losers"].values()]
     _restore_contact_links(snap, survivor.pk)

@@ -85,6 +85,20 @@ def has_reach(
     return CustomerRelationship.objects.visible_to(actor, "view").filter(customer=customer).exists()
 
 
+def reached(actor: Actor, customer_ids: Iterable[int], module: str, action: str) -> set[int]:
+    """``has_reach`` for many customers in one query (imports): the ones reached."""
+    if not actor.can(module, action):
+        return set()
+    ids = set(customer_ids)
+    if actor.widest_scope(module, action) == DataScope.GROUP:
+        return ids
+    return set(
+        CustomerRelationship.objects.visible_to(actor, "view")
+        .filter(customer_id__in=ids)
+        .values_list("customer_id", flat=True)
+    )
+
+
 def ensure_reach(actor: Actor, customer: Customer, module: str, action: str) -> None:
     if not has_reach(actor, customer, module, action):
         raise PermissionDenied(
@@ -1068,7 +1082,7 @@ def pool_rule_update(*, actor: Actor, bu_id: int, **values: Any) -> PoolRule:
 # --- contacts ---------------------------------------------------------------------------
 
 
-def _clean_contact(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
+def clean_contact(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "name" in data:
         out["name"] = " ".join((data["name"] or "").split())
@@ -1131,7 +1145,7 @@ def valid_id_number(value: str) -> bool:
     return "10X98765432"[total % 11] == value[17]
 
 
-def _index(contact: Contact) -> None:
+def index_contact(contact: Contact) -> None:
     contact.mobile_index = pii.blind_index("phone", contact.mobile) if contact.mobile else ""
     contact.phone_index = pii.blind_index("phone", contact.phone) if contact.phone else ""
     contact.email_index = pii.blind_index("email", contact.email) if contact.email else ""
@@ -1142,11 +1156,11 @@ def contact_create(*, actor: Actor, customer_id: int, name: str, **fields: Any) 
     customer = _customer(actor, customer_id)
     ensure_reach(actor, customer, "contacts", "create")
     errors: dict[str, Any] = {}
-    data = _clean_contact({"name": name, **fields}, errors)
+    data = clean_contact({"name": name, **fields}, errors)
     if errors:
         raise ValidationError(errors)
     contact = Contact(customer=customer, created_by=actor.user, **data)
-    _index(contact)
+    index_contact(contact)
     contact.save()
     audit_create(actor=actor, obj=contact)
     search.reindex([customer.pk])
@@ -1171,14 +1185,14 @@ def contact_update(*, actor: Actor, pk: int, **fields: Any) -> Contact:
     contact = _contact(actor, pk)
     ensure_reach(actor, contact.customer, "contacts", "change")
     errors: dict[str, Any] = {}
-    data = _clean_contact(fields, errors)
+    data = clean_contact(fields, errors)
     if errors:
         raise ValidationError(errors)
     before = snapshot(contact)
     pii_changed = [n for n in Contact.PII_FIELDS if n in data and data[n] != getattr(contact, n)]
     for name, value in data.items():
         setattr(contact, name, value)
-    _index(contact)
+    index_contact(contact)
     contact.save()
     record = audit_update(actor=actor, obj=contact, before=before)
     if pii_changed:

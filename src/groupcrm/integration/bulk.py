@@ -24,6 +24,7 @@ import datetime as dt
 import functools
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -41,8 +42,9 @@ from groupcrm.core.events import publish
 from groupcrm.core.permissions import DataScope
 from groupcrm.customers import search
 from groupcrm.customers.models import ChangeRequest, Customer, CustomerRelationship
-from groupcrm.customers.normalize import parse_regions
+from groupcrm.customers.normalize import normalize_company_name, normalize_uscc, parse_regions
 from groupcrm.customers.reference import DIVISIONS, is_industry
+from groupcrm.customers.selectors import MASKS
 from groupcrm.customers.services import clean_customer, derive_customer, pool_rule, set_tags
 from groupcrm.integration.models import ImportJob, SourceRecord
 from groupcrm.integration.survivorship import Survival
@@ -130,6 +132,19 @@ def _industry(value: str) -> str:
         if value == zh or lowered == en.lower() or (len(value) >= 2 and value in zh):
             return code
     return ""
+
+
+def kept_values(job: ImportJob, values: dict[str, str]) -> dict[str, str]:
+    """A row as it may be stored (rejected-row report, lineage): the columns that feed a
+    contact's personal fields are masked, like everywhere else outside a reveal."""
+    if job.entity != ImportJob.Entity.CONTACTS:
+        return values
+    masked = dict(values)
+    for target, mask in MASKS.items():
+        column = job.mapping.get(target, "")
+        if masked.get(column):
+            masked[column] = mask(masked[column])
+    return masked
 
 
 def parse_row(job: ImportJob, number: int, values: dict[str, str]) -> Row:
@@ -509,7 +524,7 @@ def _relationships(actor: Actor, job: ImportJob, rows: list[Row], result: BatchR
 
 def lineage(job: ImportJob, entity: str, rows: list[Any]) -> dict[int, int]:
     """Keep each row as the source record of what it fed (its ``customer``, and its
-    ``followup`` when it has one): a row with an id in its system updates the record
+    ``contact`` or ``followup`` when it has one): a row with an id in its system updates the record
     kept for that id (the last row of an id wins), a row without one is kept as the row
     of this job. Returns customer id → latest record."""
     rows = sorted(rows, key=lambda row: row.number)
@@ -526,9 +541,9 @@ def lineage(job: ImportJob, entity: str, rows: list[Any]) -> dict[int, int]:
     ]
     ids = dict(zip(map(id, fresh), reserve_ids(SourceRecord, len(fresh)), strict=True))
 
-    def fed(row: Any) -> tuple[int | None, int | None]:
-        followup = getattr(row, "followup", None)
-        return (row.customer.pk if row.customer else None, followup.pk if followup else None)
+    def fed(row: Any) -> tuple[int | None, int | None, int | None]:
+        linked = (getattr(row, name, None) for name in ("customer", "contact", "followup"))
+        return tuple(obj.pk if obj else None for obj in linked)  # type: ignore[return-value]
 
     copy_rows(
         SourceRecord,
@@ -541,6 +556,7 @@ def lineage(job: ImportJob, entity: str, rows: list[Any]) -> dict[int, int]:
             "payload",
             "job_id",
             "customer_id",
+            "contact_id",
             "followup_id",
         ),
         [
@@ -565,17 +581,116 @@ def lineage(job: ImportJob, entity: str, rows: list[Any]) -> dict[int, int]:
             payload=row.values,
             job=job,
             customer_id=fed(row)[0],
-            followup_id=fed(row)[1],
+            contact_id=fed(row)[1],
+            followup_id=fed(row)[2],
             received_at=now,
         )
         for external_id, row in latest.items()
         if external_id in known
     ]
     SourceRecord.objects.bulk_update(
-        again, ["row", "payload", "job", "customer", "followup", "received_at"], batch_size=1000
+        again,
+        ["row", "payload", "job", "customer", "contact", "followup", "received_at"],
+        batch_size=1000,
     )
     return {
         row.customer.pk: known.get(row.external_id) or ids[id(row)]
         for row in rows
         if row.customer and (not row.external_id or latest[row.external_id] is row)
     }
+
+
+def find_customer(job: ImportJob, external_id: str, name: str) -> Customer | None:
+    """A company named in a file: by its id in the job's source, else by its name (the
+    legal name, or the same normalised name), never a merged record."""
+    if external_id:
+        record = (
+            SourceRecord.objects.filter(
+                source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id=external_id
+            )
+            .select_related("customer")
+            .first()
+        )
+        if record and record.customer:
+            return record.customer
+    if name:
+        key = normalize_company_name(name)
+        return (
+            Customer.objects.filter(Q(legal_name=name) | Q(name_key=key))
+            .exclude(status=Customer.Status.MERGED)
+            .order_by("pk")
+            .first()
+        )
+    return None
+
+
+class Companies:
+    """The company of a contact or follow-up row: by its id in the job's source, then its
+    credit code, then its name; ValidationError when it is nowhere. A file names the
+    same companies again and again: ids are looked up a batch at a time (``prefetch``),
+    and every answer is kept for the batch."""
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job = job
+        self.known: dict[tuple[str, str, str], Customer | None] = {}
+        self.by_id: dict[str, Customer] = {}
+
+    def prefetch(self, external_ids: Iterable[str]) -> None:
+        wanted = {e for e in external_ids if e and e not in self.by_id}
+        for record in SourceRecord.objects.filter(
+            source=self.job.source,
+            entity=ImportJob.Entity.CUSTOMERS,
+            external_id__in=wanted,
+            customer__isnull=False,
+        ).select_related("customer"):
+            self.by_id[record.external_id] = record.customer  # type: ignore[assignment]
+
+    def __call__(self, external_id: str, uscc: str, name: str) -> Customer:
+        if external_id in self.by_id:
+            return self.by_id[external_id]
+        key = (external_id, uscc, name)
+        if key not in self.known:
+            self.known[key] = self._find(external_id, uscc, name)
+        found = self.known[key]
+        if found is None:
+            raise ValidationError(
+                {
+                    "customer": _(
+                        "The company of this row is neither in this source nor in the master."
+                    )
+                }
+            )
+        return found
+
+    def _find(self, external_id: str, uscc: str, name: str) -> Customer | None:
+        if external_id and (found := find_customer(self.job, external_id, "")):
+            return found
+        if uscc:
+            try:
+                found = Customer.objects.filter(uscc=normalize_uscc(uscc)).first()
+            except ValueError:
+                found = None
+            if found:
+                return found
+        return find_customer(self.job, "", name) if name else None
+
+
+def with_companies(
+    job: ImportJob, batch: list[tuple[int, dict[str, str]]], company: Companies, result: BatchResult
+) -> list[tuple[int, dict[str, str], Customer]]:
+    """Each row with its company (rows whose company is nowhere go to the rejected)."""
+    company.prefetch(mapped(job, values).get("customer_external_id", "") for _n, values in batch)
+    found = []
+    for number, values in batch:
+        data = mapped(job, values)
+        try:
+            customer = company(
+                data.get("customer_external_id", ""),
+                data.get("customer_uscc", ""),
+                data.get("customer_name", ""),
+            )
+        except ValidationError as exc:
+            result.rejected.append((number, values, exc))
+        else:
+            found.append((number, values, customer))
+    return found

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,14 @@ from groupcrm.core.errors import PermissionDenied, ValidationError
 from groupcrm.core.events import publish
 from groupcrm.customers.models import Customer, CustomerRelationship, FollowUp
 from groupcrm.customers.services import clean_followup
-from groupcrm.integration.bulk import BatchResult, Owners, lineage, mapped
+from groupcrm.integration.bulk import (
+    BatchResult,
+    Companies,
+    Owners,
+    lineage,
+    mapped,
+    with_companies,
+)
 from groupcrm.integration.models import ImportJob, SourceRecord
 
 # 2026-03-01, 2026/3/1, 2026.3.1, 2026年3月1日, each optionally with a time (XLSX cells
@@ -61,7 +67,6 @@ _KIND_WORDS = {
     "task": FollowUp.Kind.NOTE,
 }
 FIELDS = ("kind", "occurred_at", "content", "outcome", "next_step", "next_due", "location")
-Company = Callable[[str, str, str], Customer]
 
 
 def parse_when(value: str, name: str) -> dt.datetime:
@@ -158,32 +163,12 @@ def _parse(
     )
 
 
-def _companies(
-    job: ImportJob, batch: list[tuple[int, dict[str, str]]], company: Company, result: BatchResult
-) -> list[tuple[int, dict[str, str], Customer]]:
-    """Each row with its customer, found by ``company``."""
-    found = []
-    for number, values in batch:
-        data = mapped(job, values)
-        try:
-            customer = company(
-                data.get("customer_external_id", ""),
-                data.get("customer_uscc", ""),
-                data.get("customer_name", ""),
-            )
-        except ValidationError as exc:
-            result.rejected.append((number, values, exc))
-        else:
-            found.append((number, values, customer))
-    return found
-
-
 def followup_batch(
     job: ImportJob,
     actor: Actor,
     batch: list[tuple[int, dict[str, str]]],
     *,
-    company: Company,
+    company: Companies,
     authors: Owners,
 ) -> BatchResult:
     """Import one batch of follow-up rows inside the caller's transaction. ``company``
@@ -191,7 +176,7 @@ def followup_batch(
     ValidationError; ``authors`` resolves the file's authors to members of the unit."""
     actor.require("followups", "create")
     result = BatchResult()
-    found = _companies(job, batch, company, result)
+    found = with_companies(job, batch, company, result)
     relationships = dict(
         CustomerRelationship.objects.visible_to(actor, "view")
         .filter(bu=job.bu, customer_id__in={customer.pk for _n, _v, customer in found})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,10 +27,7 @@ from groupcrm.core.errors import Conflict, DomainError, NotFound, PermissionDeni
 from groupcrm.core.events import publish
 from groupcrm.core.scoping import ensure_in_scope
 from groupcrm.customers import services as customers
-from groupcrm.customers.models import Customer
-from groupcrm.customers.normalize import normalize_company_name, normalize_uscc
-from groupcrm.customers.selectors import MASKS
-from groupcrm.integration import bulk, followups, selectors, survivorship
+from groupcrm.integration import bulk, contacts, followups, selectors, survivorship
 from groupcrm.integration import mapping as mappings
 from groupcrm.integration.models import ImportJob, ImportSource, RowIssue, SourceRecord
 from groupcrm.integration.reader import FileError, open_table
@@ -284,13 +279,11 @@ def _customer_batch(
 def _followup_batch(
     job: ImportJob, actor: Actor, batch: list[tuple[int, dict[str, str]]]
 ) -> list[RowIssue]:
-    @functools.cache
-    def company(external_id: str, uscc: str, name: str) -> Customer:
-        return _row_customer(job, external_id, uscc, name)
-
     return _issues_of(
         job,
-        followups.followup_batch(job, actor, batch, company=company, authors=bulk.Owners(job)),
+        followups.followup_batch(
+            job, actor, batch, company=bulk.Companies(job), authors=bulk.Owners(job)
+        ),
     )
 
 
@@ -317,31 +310,7 @@ def _issues_of(job: ImportJob, result: bulk.BatchResult) -> list[RowIssue]:
 def _contact_batch(
     job: ImportJob, actor: Actor, batch: list[tuple[int, dict[str, str]]]
 ) -> list[RowIssue]:
-    """Contacts row by row through the contact services, each row in its savepoint."""
-    issues = []
-    for number, values in batch:
-        try:
-            with transaction.atomic():
-                outcome = _contact_row(job, actor, number, values)
-        except DomainError as exc:
-            job.rejected += 1
-            issues.append(_issue(job, number, values, exc))
-        else:
-            setattr(job, outcome, getattr(job, outcome) + 1)
-    return issues
-
-
-def kept_values(job: ImportJob, values: dict[str, str]) -> dict[str, str]:
-    """A row as it may be stored (rejected-row report, lineage): the columns that feed a
-    contact's personal fields are masked, like everywhere else outside a reveal."""
-    if job.entity != ImportJob.Entity.CONTACTS:
-        return values
-    masked = dict(values)
-    for target, mask in MASKS.items():
-        column = job.mapping.get(target, "")
-        if masked.get(column):
-            masked[column] = mask(masked[column])
-    return masked
+    return _issues_of(job, contacts.contact_batch(job, actor, batch, company=bulk.Companies(job)))
 
 
 def _issue(job: ImportJob, number: int, values: dict[str, str], exc: DomainError) -> RowIssue:
@@ -358,7 +327,7 @@ def _issue(job: ImportJob, number: int, values: dict[str, str], exc: DomainError
         row=number,
         external_id=values.get(column, "")[:100],
         reason=reason,
-        values=kept_values(job, values),
+        values=bulk.kept_values(job, values),
     )
 
 
@@ -384,7 +353,7 @@ def _link_parents(job: ImportJob, actor: Actor) -> None:
         parent_name = record.payload.get(name_column, "").strip() if name_column else ""
         if not parent_id_value and not parent_name:
             continue
-        parent = _find_customer(job, parent_id_value, parent_name)
+        parent = bulk.find_customer(job, parent_id_value, parent_name)
         if parent is None:
             issues.append(
                 RowIssue(
@@ -415,91 +384,6 @@ def _link_parents(job: ImportJob, actor: Actor) -> None:
                 )
             )
     RowIssue.objects.bulk_create(issues)
-
-
-def _find_customer(job: ImportJob, external_id: str, name: str) -> Customer | None:
-    if external_id:
-        record = SourceRecord.objects.filter(
-            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id=external_id
-        ).first()
-        if record and record.customer_id:
-            return record.customer
-    if name:
-        key = normalize_company_name(name)
-        return (
-            Customer.objects.filter(Q(legal_name=name) | Q(name_key=key))
-            .exclude(status=Customer.Status.MERGED)
-            .order_by("pk")
-            .first()
-        )
-    return None
-
-
-def _contact_row(job: ImportJob, actor: Actor, number: int, values: dict[str, str]) -> str:
-    data = bulk.mapped(job, values)
-    external_id = data.pop("external_id", "")
-    customer = _row_customer(
-        job,
-        data.pop("customer_external_id", ""),
-        data.pop("customer_uscc", ""),
-        data.pop("customer_name", ""),
-    )
-    fields = {k: v for k, v in data.items() if v}
-    record = (
-        SourceRecord.objects.filter(
-            source=job.source, entity=ImportJob.Entity.CONTACTS, external_id=external_id
-        ).first()
-        if external_id
-        else None
-    )
-    if record and record.contact_id:
-        contact = customers.contact_update(actor=actor, pk=record.contact_id, **fields)
-        if contact.customer_id != customer.pk:
-            customers.contact_move(actor=actor, pk=contact.pk, customer_id=customer.pk)
-        outcome = "updated"
-    else:
-        contact = customers.contact_create(actor=actor, customer_id=customer.pk, **fields)
-        outcome = "created"
-    kept = {
-        "row": number,
-        "payload": kept_values(job, values),
-        "job": job,
-        "customer": customer,
-        "contact": contact,
-    }
-    if external_id:
-        SourceRecord.objects.update_or_create(
-            source=job.source,
-            entity=ImportJob.Entity.CONTACTS,
-            external_id=external_id[:100],
-            defaults=kept,
-        )
-    else:
-        SourceRecord.objects.create(source=job.source, entity=ImportJob.Entity.CONTACTS, **kept)
-    return outcome
-
-
-def _row_customer(job: ImportJob, external_id: str, uscc: str, name: str) -> Customer:
-    if external_id:
-        record = SourceRecord.objects.filter(
-            source=job.source, entity=ImportJob.Entity.CUSTOMERS, external_id=external_id
-        ).first()
-        if record and record.customer_id:
-            return record.customer  # type: ignore[return-value]
-    if uscc:
-        try:
-            found = Customer.objects.filter(uscc=normalize_uscc(uscc)).first()
-        except ValueError:
-            found = None
-        if found:
-            return found
-    if name:
-        found = _find_customer(job, "", name)
-        if found:
-            return found
-    raise ValidationError(
-        {"customer": _("The company of this row is neither in this source nor in the master.")}
-    )
 
 
 def import_again(*, actor: Actor, job: ImportJob) -> ImportJob:
