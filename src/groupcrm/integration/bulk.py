@@ -694,3 +694,21 @@ def with_companies(
         else:
             found.append((number, values, customer))
     return found
+
+
+def already_imported(
+    job: ImportJob, entity: str, link: str, rows: list[Any]
+) -> tuple[list[Any], dict[str, int]]:
+    """The rows a batch writes (of one id twice, the later row, as across batches), and
+    for each id imported before from this source, the pk of what it fed (``link``)."""
+    latest = {row.external_id: row for row in rows if row.external_id}
+    kept = [row for row in rows if not row.external_id or latest[row.external_id] is row]
+    known = dict(
+        SourceRecord.objects.filter(
+            source=job.source,
+            entity=entity,
+            external_id__in=list(latest),
+            **{f"{link}__isnull": False},
+        ).values_list("external_id", f"{link}_id")
+    )
+    return kept, known

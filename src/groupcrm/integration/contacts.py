@@ -35,12 +35,13 @@ from groupcrm.customers.models import Contact, Customer
 from groupcrm.integration.bulk import (
     BatchResult,
     Companies,
+    already_imported,
     kept_values,
     lineage,
     mapped,
     with_companies,
 )
-from groupcrm.integration.models import ImportJob, SourceRecord
+from groupcrm.integration.models import ImportJob
 
 
 @dataclass
@@ -88,17 +89,7 @@ def contact_batch(
             rows.append(_parse(job, number, values, customer))
         except (ValidationError, PermissionDenied) as exc:
             result.rejected.append((number, values, exc))
-    # The same id twice in a batch: the last row is the one kept, as across batches.
-    latest = {row.external_id: row for row in rows if row.external_id}
-    kept = [row for row in rows if not row.external_id or latest[row.external_id] is row]
-    known = dict(
-        SourceRecord.objects.filter(
-            source=job.source,
-            entity=ImportJob.Entity.CONTACTS,
-            external_id__in=list(latest),
-            contact__isnull=False,
-        ).values_list("external_id", "contact_id")
-    )
+    kept, known = already_imported(job, ImportJob.Entity.CONTACTS, "contact", rows)
     fresh = [row for row in kept if row.external_id not in known]
     again = _update(actor, [row for row in kept if row.external_id in known], known, result)
     created = _create(actor, fresh)

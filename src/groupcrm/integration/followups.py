@@ -35,11 +35,12 @@ from groupcrm.integration.bulk import (
     BatchResult,
     Companies,
     Owners,
+    already_imported,
     lineage,
     mapped,
     with_companies,
 )
-from groupcrm.integration.models import ImportJob, SourceRecord
+from groupcrm.integration.models import ImportJob
 
 # 2026-03-01, 2026/3/1, 2026.3.1, 2026年3月1日, each optionally with a time (XLSX cells
 # arrive as ISO date-times).
@@ -198,17 +199,7 @@ def followup_batch(
             rows.append(_parse(job, number, values, customer, authors, result))
         except ValidationError as exc:
             result.rejected.append((number, values, exc))
-    # The same id twice in a batch: the last row is the one kept, as across batches.
-    latest = {row.external_id: row for row in rows if row.external_id}
-    kept = [row for row in rows if not row.external_id or latest[row.external_id] is row]
-    known = dict(
-        SourceRecord.objects.filter(
-            source=job.source,
-            entity=ImportJob.Entity.FOLLOWUPS,
-            external_id__in=list(latest),
-            followup__isnull=False,
-        ).values_list("external_id", "followup_id")
-    )
+    kept, known = already_imported(job, ImportJob.Entity.FOLLOWUPS, "followup", rows)
     changeable = FollowUp.objects.visible_to(actor, "change").in_bulk(known.values())
     fresh, again = [], []
     for row in kept:
