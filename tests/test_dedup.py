@@ -210,3 +210,50 @@ def test_the_master_queue_merges_and_remembers_decisions(personas) -> None:  # t
     assert 'data-testid="keep-left"' in html
     assert "名称 · 相同" in html and "name · exact" not in html  # reasons as people say them
     assert page.get("/imports/duplicates/?status=distinct").status_code == 200
+
+
+def test_two_different_credit_codes_are_two_companies_even_when_codes_are_unique() -> None:
+    """As in the customer master, where a credit code is unique: no pair agrees on it, so
+    Splink cannot train on blocking by it. It must still count (two codes: two legal
+    entities); a failed training round once dropped the field from every prediction."""
+    from groupcrm.customers.normalize import make_uscc
+    from groupcrm.integration.matching import CUSTOMER_CONFIG
+
+    rng = random.Random(7)
+    rows = [
+        {
+            "id": str(i),
+            "name": f"{rng.choice(PREFIXES)}{i}号{rng.choice(WORDS)}有限公司",
+            "uscc": make_uscc(rng),
+            "address": f"{rng.choice(CITIES)}{rng.choice(STREETS)}{i}号",
+            "website": "",
+            "phone": "",
+        }
+        for i in range(400)
+    ]
+    same, other = set(), set()
+    for i in range(40):
+        copy = {
+            **rows[i],
+            "id": f"d{i}",
+            "name": rows[i]["name"].replace("有限公司", "股份有限公司"),
+        }
+        if i % 2:
+            # A neighbour: another registered company at the same address, of a similar
+            # name (its 字号 differs by a character).
+            copy["name"] = rows[i]["name"].replace("号", "号新", 1)
+            copy["uscc"] = make_uscc(rng)
+            other.add(frozenset((str(i), f"d{i}")))
+        else:
+            copy["uscc"] = ""  # the same company, written without its code
+            same.add(frozenset((str(i), f"d{i}")))
+        rows.append(copy)
+    pairs = find_pairs(frame(rows, "id", CUSTOMER_CONFIG), CUSTOMER_CONFIG)
+    found = {frozenset((p.left, p.right)): p for p in pairs}
+    assert same <= found.keys()
+    # A neighbour at the same address may still be worth a look, but its two codes
+    # count against it, and say so.
+    for key in other & found.keys():
+        [code] = [r for r in found[key].reasons if r["field"] == "uscc"]
+        assert code["agreement"] == "differs" and code["bayes_factor"] < 0.01
+        assert found[key].probability < min(found[k].probability for k in same)

@@ -219,6 +219,19 @@ def _comparison(spec: FieldSpec) -> Any:
         return _levels(spec, cll.ExactMatchLevel(f"{spec.name}__root"))
     if spec.kind in ("address", "text"):
         return cl.JaroWinklerAtThresholds(spec.name, [0.95, 0.85])
+    if spec.kind == "identifier":
+        # A registration code (统一社会信用代码, an ID number) names one entity: two
+        # different codes are two entities but for a typo. Fixed, not estimated: records
+        # that shared a code were usually matched on it already (at import), so the data
+        # left to learn from has no duplicates with two codes, and EM would guess.
+        return cl.CustomComparison(
+            output_column_name=spec.name,
+            comparison_levels=[
+                cll.NullLevel(spec.name),
+                cll.ExactMatchLevel(spec.name),
+                cll.ElseLevel().configure(m_probability=0.001, fix_m_probability=True),
+            ],
+        )
     return cl.ExactMatch(spec.name)
 
 
@@ -331,10 +344,17 @@ def train(data: Any, config: DedupConfig, labels: Labels = ()) -> tuple[Any, Ded
         with contextlib.suppress(Exception):
             linker.training.estimate_probability_two_random_records_match(sure, recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=min(2e6, len(data) * 50))
+    model = linker._settings_obj
     for rule in blocking:
-        # A rule that blocks too few pairs cannot train; the other rules still do.
-        with contextlib.suppress(Exception):
+        # A rule that blocks too few pairs cannot train; the other rules still do. While
+        # Splink trains on a rule it takes the rule's own fields out of the model, and a
+        # failure half way left them out for good: blocking on the credit code, unique in
+        # the master, dropped the credit code from every prediction.
+        before = model.core_model_settings.copy()
+        try:
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        except Exception:
+            model.core_model_settings = before
     ids = set(data["unique_id"])
     known = sorted(
         {tuple(sorted(pair)) for pair in labels if set(pair) <= ids and len(set(pair)) == 2}

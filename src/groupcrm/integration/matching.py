@@ -36,7 +36,9 @@ CUSTOMER_CONFIG = DedupConfig(
     fields=[
         FieldSpec("name", "company_name"),
         FieldSpec("uscc", "identifier"),
-        FieldSpec("phone", "identifier"),  # a contact's mobile, as its blind index
+        # A contact's mobile, as its blind index: equal exactly when the numbers are; a
+        # company's records may hold different contacts' numbers.
+        FieldSpec("phone", "phone"),
         FieldSpec("address", "address"),
         FieldSpec("website", "text"),
     ],
@@ -45,9 +47,10 @@ CUSTOMER_CONFIG = DedupConfig(
 CONTACT_CONFIG = DedupConfig(
     fields=[
         FieldSpec("name", "person_name"),
-        # Blind indexes (HMAC of the normalised value): equal exactly when the values are.
-        FieldSpec("mobile", "identifier"),
-        FieldSpec("email", "identifier"),
+        # Blind indexes (HMAC of the normalised value): equal exactly when the values are;
+        # a person's records may hold an old and a new number.
+        FieldSpec("mobile", "phone"),
+        FieldSpec("email", "email"),
         # The customer's tree path: the same customer agrees fully, the same group partly.
         FieldSpec("company", "hierarchy"),
     ],
