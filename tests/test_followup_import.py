@@ -198,3 +198,42 @@ def test_the_upload_page_offers_follow_ups(personas: Personas) -> None:
     client.force_login(personas.mfg_manager)
     page = client.get(reverse("integration:new")).content.decode()
     assert 'value="followups"' in page
+
+
+@pytest.mark.django_db
+def test_follow_ups_name_the_company_contacts_they_were_with(
+    personas: Personas, tmp_path: Path, imported: dict[str, Customer]
+) -> None:
+    land = imported["land"]
+    system = Actor.system("tests")
+    wang = customers.contact_create(actor=system, customer_id=land.pk, name="王伟")
+    li = customers.contact_create(actor=system, customer_id=land.pk, name="李娜")
+    customers.contact_create(actor=system, customer_id=imported["group"].pk, name="赵六")
+    headers = [*HEADERS, "联系人"]
+    rows = [
+        [*ROWS[0], "王伟、李娜"],
+        [*ROWS[1], "赵六"],  # 赵六 works for the parent company, not this one
+    ]
+    with translation.override("en"):
+        job = start(
+            personas,
+            write_csv(tmp_path / "with_contacts.csv", headers, rows),
+            kind="zoho",
+            entity="followups",
+        )
+    assert job.mapping["contacts"] == "联系人"
+    first = FollowUp.objects.get(content="约了下周拜访")
+    assert set(first.contacts.all()) == {wang, li}
+    second = FollowUp.objects.get(content="现场交流需求")
+    assert not second.contacts.exists()
+    [warning] = RowIssue.objects.filter(job=job, imported=True)
+    assert warning.row == 3 and "赵六" in warning.reason
+    # Imported again with one contact: the follow-up's contacts are what the file says.
+    again = start(
+        personas,
+        write_csv(tmp_path / "again.csv", headers, [[*ROWS[0], "李娜"]]),
+        kind="zoho",
+        entity="followups",
+    )
+    assert again.updated == 1
+    assert list(first.contacts.all()) == [li]

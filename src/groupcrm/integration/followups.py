@@ -29,7 +29,7 @@ from groupcrm.audit.services import audit_action, audit_update, snapshot
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import PermissionDenied, ValidationError
 from groupcrm.core.events import publish
-from groupcrm.customers.models import Customer, CustomerRelationship, FollowUp
+from groupcrm.customers.models import Contact, Customer, CustomerRelationship, FollowUp
 from groupcrm.customers.services import clean_followup
 from groupcrm.integration.bulk import (
     BatchResult,
@@ -67,7 +67,8 @@ _KIND_WORDS = {
     "其他": FollowUp.Kind.NOTE,
     "task": FollowUp.Kind.NOTE,
 }
-FIELDS = ("kind", "occurred_at", "content", "outcome", "next_step", "next_due", "location")
+# Several contacts in one cell: 王伟、李娜 / 王伟,李娜 / 王伟;李娜.
+_NAMES = re.compile(r"[,，、;；/]")
 
 
 def parse_when(value: str, name: str) -> dt.datetime:
@@ -108,6 +109,8 @@ class FollowUpRow:
     customer: Customer
     author_id: int
     fields: dict[str, Any]
+    # The company's contacts the row names; None when the file has no such column.
+    contact_ids: list[int] | None = None
     followup: FollowUp | None = None
 
 
@@ -117,6 +120,7 @@ def _parse(
     values: dict[str, str],
     customer: Customer,
     authors: Owners,
+    contacts: dict[tuple[int, str], int],
     result: BatchResult,
 ) -> FollowUpRow:
     data = mapped(job, values)
@@ -159,9 +163,24 @@ def _parse(
                 )
             )
         author_id = job.owner_id
-    return FollowUpRow(
+    row = FollowUpRow(
         number, values, data.get("external_id", "")[:100], customer, author_id, fields
     )
+    if job.mapping.get("contacts"):
+        row.contact_ids = []
+        for name in (n.strip() for n in _NAMES.split(data.get("contacts", ""))):
+            if (customer.pk, name) in contacts:
+                row.contact_ids.append(contacts[customer.pk, name])
+            elif name:
+                result.warnings.append(
+                    (
+                        number,
+                        values,
+                        _("“%(name)s” is not among the company's contacts: not linked.")
+                        % {"name": name},
+                    )
+                )
+    return row
 
 
 def followup_batch(
@@ -183,6 +202,14 @@ def followup_batch(
         .filter(bu=job.bu, customer_id__in={customer.pk for _n, _v, customer in found})
         .values_list("customer_id", "pk")
     )
+    contacts = {
+        (customer_id, name): pk
+        for customer_id, name, pk in Contact.objects.filter(
+            customer_id__in={customer.pk for _n, _v, customer in found}
+        )
+        .order_by("-pk")
+        .values_list("customer_id", "name", "pk")
+    }
     rows: list[FollowUpRow] = []
     for number, values, customer in found:
         try:
@@ -196,7 +223,7 @@ def followup_batch(
                         % {"unit": job.bu.name}
                     }
                 )
-            rows.append(_parse(job, number, values, customer, authors, result))
+            rows.append(_parse(job, number, values, customer, authors, contacts, result))
         except ValidationError as exc:
             result.rejected.append((number, values, exc))
     kept, known = already_imported(job, ImportJob.Entity.FOLLOWUPS, "followup", rows)
@@ -243,6 +270,12 @@ def _create(actor: Actor, job: ImportJob, rows: list[FollowUpRow]) -> list[int]:
         raise PermissionDenied()  # the batch rolls back: nothing escapes the actor's scope
     for row, followup in zip(rows, followups, strict=True):
         row.followup = followup
+    link = FollowUp.contacts.through
+    link.objects.bulk_create(
+        link(followup_id=row.followup.pk, contact_id=contact_id)  # type: ignore[union-attr]
+        for row in rows
+        for contact_id in dict.fromkeys(row.contact_ids or ())
+    )
     return ids
 
 
@@ -258,6 +291,8 @@ def _update(actor: Actor, job: ImportJob, rows: list[FollowUpRow]) -> None:
         followup.customer = row.customer
         followup.bu_id = job.bu_id
         followup.save()
+        if row.contact_ids is not None:
+            followup.contacts.set(row.contact_ids)
         audit_update(actor=actor, obj=followup, before=before, verb="import")
 
 

@@ -58,6 +58,7 @@ TARGETS: dict[str, dict[str, tuple[Promise, bool]]] = {
         "next_due": (gettext_lazy("next step due"), False),
         "location": (gettext_lazy("check-in location"), False),
         "author": (gettext_lazy("author (username or email)"), False),
+        "contacts": (gettext_lazy("contacts (the company's, by name)"), False),
     },
 }
 
@@ -138,6 +139,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "next_due": ["下次跟进时间", "下次跟进日期", "下一步日期", "nextdue", "duedate"],
         "location": ["签到地点", "地点", "位置", "location"],
         "author": ["跟进人", "记录人", "创建人", "负责人", "owner", "ownerid", "createdby"],
+        "contacts": ["联系人", "联系人姓名", "参与人", "拜访对象", "contact", "contactname"],
     },
 }
 
