@@ -288,6 +288,106 @@ def duplicate_check(samples: int = 1000) -> dict[str, float]:
     }
 
 
+def floors(source_file: Path) -> dict[str, float]:
+    """What the import cannot go below on this machine, measured apart: the customer
+    master's own validation and derivation of every row (CPU time, one process, no
+    database), and a COPY of the finished golden records into an empty copy of the
+    customer table, with all its indexes, without the trigram index, and with only the
+    primary key and the credit code's unique index. Relationships, lineage and field
+    provenance, which the import also writes per row, are not in these figures."""
+    from django.db import connection
+
+    from groupcrm.core.bulk import _value_of, new_objects, reserve_ids
+    from groupcrm.core.errors import ValidationError
+    from groupcrm.customers import normalize, search
+    from groupcrm.customers.models import Customer
+    from groupcrm.customers.services import derive_customer
+    from groupcrm.integration.bulk import parse_row
+    from groupcrm.integration.models import ImportJob
+
+    for cached in (normalize._words, normalize.normalize_company_name, normalize._word_pinyin):
+        cached.cache_clear()  # as cold as a new file's names: the import just warmed them
+    job = ImportJob.objects.filter(entity=ImportJob.Entity.CUSTOMERS).latest("pk")
+    with source_file.open(encoding="utf-8-sig", newline="") as f:
+        lines = list(csv.DictReader(f))
+    started = time.process_time()
+    rows = []
+    for number, values in enumerate(lines, start=2):
+        try:
+            rows.append(parse_row(job, number, values))
+        except ValidationError:
+            continue
+    regions = normalize.parse_regions([row.fields.get("address", "") for row in rows])
+    customers = new_objects(
+        Customer, ({**row.fields, "source": Customer.Source.IMPORT} for row in rows)
+    )
+    for customer, region in zip(customers, regions, strict=True):
+        derive_customer(customer, region if customer.address else None)
+        customer.search_text = search.document(customer, [])
+    python_seconds = time.process_time() - started
+
+    seen: set[str] = set()
+    unique = [c for c in customers if not c.uscc or (c.uscc not in seen and not seen.add(c.uscc))]
+    for customer, pk in zip(unique, reserve_ids(Customer, len(unique)), strict=True):
+        customer.pk = pk
+        customer.path = customer.own_segment()
+    fields = list(Customer._meta.concrete_fields)
+    values = [_value_of(f, unique[0]) for f in fields]
+    tuples = [[value(c) for value in values] for c in unique]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    figures = {"rows": len(lines), "python_rows_per_s": len(lines) / python_seconds}
+    drops = {
+        "all_indexes": [],
+        "large_gin_pending_list": [],
+        "without_trigram": ["cust_search_trgm"],
+        "pk_and_uscc_only": [
+            name
+            for (name,) in connection.cursor().execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'customers_customer' "
+                "AND indexname NOT IN ('customers_customer_pkey', 'cust_uscc_unique')"
+            )
+        ],
+    }
+    for variant, dropped in drops.items():
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS floor_customer")
+            cursor.execute("CREATE TABLE floor_customer (LIKE customers_customer INCLUDING ALL)")
+            for name in dropped:
+                cursor.execute(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'floor_customer' "
+                    "AND indexdef LIKE %s",
+                    [f"%{_index_columns(cursor, name)}%"],
+                )
+                for (copied,) in cursor.fetchall():
+                    cursor.execute(f'DROP INDEX "{copied}"')
+            if variant == "large_gin_pending_list":
+                cursor.execute("SET gin_pending_list_limit = '256MB'")
+            started = time.perf_counter()
+            raw = cursor.cursor
+            for first in range(0, len(tuples), 1000):
+                with raw.copy(f"COPY floor_customer ({columns}) FROM STDIN") as copy:
+                    for row in tuples[first : first + 1000]:
+                        copy.write_row(row)
+            figures[f"copy_{variant}_rows_per_s"] = len(tuples) / (time.perf_counter() - started)
+            cursor.execute("DROP TABLE floor_customer")
+            cursor.execute("RESET gin_pending_list_limit")
+    return figures
+
+
+FLOOR_VARIANTS = {
+    "all_indexes": "empty customer table with all its indexes",
+    "large_gin_pending_list": "same, 256 MB GIN pending list",
+    "without_trigram": "without the trigram index",
+    "pk_and_uscc_only": "only the primary key and the credit code's unique index",
+}
+
+
+def _index_columns(cursor: object, name: str) -> str:
+    """The ``USING …`` part of an index's definition, by which its copy is found."""
+    cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])  # type: ignore[attr-defined]
+    return cursor.fetchone()[0].split(" USING ", 1)[1]  # type: ignore[attr-defined]
+
+
 def run_dedup() -> dict[str, float]:
     """In this process (a child of the benchmark): the batch dedup over the master."""
     from groupcrm.core.actor import Actor
@@ -363,6 +463,9 @@ def main() -> None:
     parser.add_argument("--skip-import", action="store_true", help="with --reuse")
     parser.add_argument("--skip-dedup", action="store_true")
     parser.add_argument("--score-only", action="store_true", help="score the stored pairs")
+    parser.add_argument(
+        "--floors", action="store_true", help="after the import: what it cannot go below"
+    )
     parser.add_argument("--dedup-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dedup_child:
@@ -400,6 +503,16 @@ def main() -> None:
             f"COPY of the same file: {figures['copy_seconds']:.2f} s = "
             f"{figures['copy_rows_per_s']:,.0f} rows/s; import / COPY = {figures['ratio']:.3f}×"
         )
+
+    if args.floors:
+        low = floors(source_file)
+        print(
+            f"floors of {low['rows']:,} rows: validation and derivation alone "
+            f"{low['python_rows_per_s']:,.0f} rows/s of one core"
+        )
+        for variant, label in FLOOR_VARIANTS.items():
+            rate = low[f"copy_{variant}_rows_per_s"]
+            print(f"  COPY of the finished golden records, {label}: {rate:,.0f} rows/s")
 
     check = duplicate_check()
     print(
