@@ -617,12 +617,18 @@ def test_rows_without_an_id_are_kept_as_rows_of_their_job_and_still_get_parents(
 
     rows[1][3] = "房地产业"
     again = start(personas, write_csv(tmp_path / "no_ids_2.csv", headers, rows), kind="excel")
-    # Matched by credit code; the rows without one cannot be told from new companies
-    # here (the batch dedup finds them).
-    assert (again.updated, again.created) == (1, 2)
+    # Matched by credit code, and the rows without one by their names among the records
+    # this source fed: nothing is added twice.
+    assert (again.updated, again.created, again.matched) == (1, 0, 2)
+    assert Customer.objects.filter(legal_name="华润置地有限公司").count() == 1
     group.refresh_from_db()
     assert group.industry == "70"
     assert SourceRecord.objects.filter(customer=group).count() == 2
+    assert SourceRecord.objects.filter(customer=land).count() == 2
+    # Another source's spreadsheet with the same name is not matched by name: the batch
+    # dedup proposes it, a person decides.
+    other = start(personas, write_csv(tmp_path / "other.csv", headers, rows[:1]), kind="other")
+    assert other.created == 1
 
 
 @pytest.mark.django_db

@@ -287,8 +287,9 @@ def customer_batch(
 
 
 def _match(job: ImportJob, rows: list[Row], result: BatchResult) -> tuple[list[Row], list[Row]]:
-    """Find each row's golden record: by (source, external id), then by credit code, then
-    among the batch's own earlier rows. Returns (rows to create, rows that update)."""
+    """Find each row's golden record: by (source, external id), then by credit code, a row
+    with neither by its legal name among the records its source fed, then among the
+    batch's own earlier rows. Returns (rows to create, rows that update)."""
     by_source = dict(
         SourceRecord.objects.filter(
             source=job.source,
@@ -302,7 +303,8 @@ def _match(job: ImportJob, rows: list[Row], result: BatchResult) -> tuple[list[R
             uscc__in=[r.fields["uscc"] for r in rows if r.fields.get("uscc")]
         ).values_list("uscc", "pk")
     )
-    found = Customer.objects.in_bulk([*by_source.values(), *by_uscc.values()])
+    by_name = _fed_by_name(job, [r for r in rows if not r.external_id and not r.fields.get("uscc")])
+    found = Customer.objects.in_bulk([*by_source.values(), *by_uscc.values(), *by_name.values()])
     new: list[Row] = []
     existing: list[Row] = []
     first_of: dict[tuple[str, str], Row] = {}  # earlier rows of this batch by key
@@ -311,6 +313,9 @@ def _match(job: ImportJob, rows: list[Row], result: BatchResult) -> tuple[list[R
         if row.fields.get("uscc"):
             keys.append(("uscc", row.fields["uscc"]))
         pk = by_source.get(row.external_id) or by_uscc.get(row.fields.get("uscc"))
+        if not keys:
+            keys.append(("name", row.fields["legal_name"]))
+            pk = by_name.get(row.fields["legal_name"])
         earlier = next((first_of[k] for k in keys if k in first_of), None)
         if pk is not None:
             row.customer = found[pk]
@@ -332,6 +337,29 @@ def _match(job: ImportJob, rows: list[Row], result: BatchResult) -> tuple[list[R
         for key in keys:
             first_of.setdefault(key, row)
     return new, existing
+
+
+def _fed_by_name(job: ImportJob, rows: list[Row]) -> dict[str, int]:
+    """For rows with neither an id nor a credit code: the record that an earlier row of
+    the same source under the same legal name created or fed, when there is exactly one,
+    so that importing a corrected spreadsheet without ids again updates it instead of
+    adding the company twice. Similar names in other sources are the batch dedup's."""
+    names = {row.fields["legal_name"] for row in rows}
+    if not names:
+        return {}
+    found: dict[str, set[int]] = {}
+    for name, pk in (
+        Customer.objects.filter(
+            legal_name__in=names,
+            source_records__source=job.source,
+            source_records__entity=ImportJob.Entity.CUSTOMERS,
+        )
+        .exclude(status=Customer.Status.MERGED)
+        .values_list("legal_name", "pk")
+        .distinct()
+    ):
+        found.setdefault(name, set()).add(pk)
+    return {name: pks.pop() for name, pks in found.items() if len(pks) == 1}
 
 
 def _create(actor: Actor, job: ImportJob, rows: list[Row]) -> list[Customer]:
