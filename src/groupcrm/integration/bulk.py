@@ -350,7 +350,7 @@ def _fed_by_name(job: ImportJob, rows: list[Row]) -> dict[str, int]:
     found: dict[str, set[int]] = {}
     for name, pk in (
         Customer.objects.filter(
-            legal_name__in=names,
+            name_key__in={normalize_company_name(name)[:200] for name in names},  # indexed
             source_records__source=job.source,
             source_records__entity=ImportJob.Entity.CUSTOMERS,
         )
@@ -358,7 +358,8 @@ def _fed_by_name(job: ImportJob, rows: list[Row]) -> dict[str, int]:
         .values_list("legal_name", "pk")
         .distinct()
     ):
-        found.setdefault(name, set()).add(pk)
+        if name in names:
+            found.setdefault(name, set()).add(pk)
     return {name: pks.pop() for name, pks in found.items() if len(pks) == 1}
 
 
