@@ -21,7 +21,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,7 +40,7 @@ from groupcrm.customers.models import (
     Follow,
     MergeRecord,
 )
-from groupcrm.customers.services import derive_customer, ensure_reach, index_contact
+from groupcrm.customers.services import derive_customer, ensure_steward, index_contact
 
 # Rows pointing at a customer through a plain foreign key: (app_label.Model, field).
 MERGE_LINKS: list[tuple[str, str]] = [
@@ -125,7 +125,7 @@ def customer_merge(
             {"loser_ids": _("Choose one or more other active customers to merge into it.")}
         )
     for customer in [survivor, *losers]:
-        ensure_reach(actor, customer, "customers", "admin")
+        ensure_steward(actor, customer)
         if customer is not survivor and survivor.path.startswith(customer.path):
             raise ValidationError(
                 {"survivor_id": _("A company cannot be merged into one of its own subsidiaries.")}
@@ -186,7 +186,20 @@ def _move_links(loser: Customer, survivor: Customer, snapshot: dict[str, Any]) -
         ids = list(rows.values_list("pk", flat=True))
         if ids:
             snapshot["links"].setdefault(f"{label}:{field}", {})[str(loser.pk)] = ids
-            rows.update(**{field: survivor})
+            try:
+                with transaction.atomic():
+                    rows.update(**{field: survivor})
+            except IntegrityError:
+                # A row unique per customer (an open ownership conflict per group and unit
+                # pair) that both records have: someone must settle one first.
+                raise Conflict(
+                    _(
+                        "%(name)s and the record kept both have %(rows)s that may exist "
+                        "only once; settle them before merging."
+                    )
+                    % {"rows": model._meta.verbose_name_plural, "name": loser.legal_name},
+                    code="merge_link_clash",
+                ) from None
 
 
 def _move_relationships(loser: Customer, survivor: Customer, snapshot: dict[str, Any]) -> None:
@@ -245,9 +258,7 @@ def customer_unmerge(*, actor: Actor, merge_id: int) -> list[str]:
     for _merged, unmerged in MERGE_HOOKS:
         unmerged(survivor, restored, snap)
     for loser_id, row in snap["losers"].items():
-        Customer.objects.filter(pk=int(loser_id)).update(
-            status=row["status"], merged_into=None, uscc=row["uscc"], updated_at=timezone.now()
-        )
+        _loser_restored(int(loser_id), row)
     for key, by_loser in snap["links"].items():
         label, field = key.split(":")
         model = apps.get_model(label)
@@ -258,13 +269,13 @@ def customer_unmerge(*, actor: Actor, merge_id: int) -> list[str]:
     for pk, loser_id in snap["relationships_moved"]:
         CustomerRelationship.objects.filter(pk=pk, customer=survivor).update(customer_id=loser_id)
     for item in snap["relationships_deleted"]:
-        CustomerRelationship.objects.create(**_restorable(CustomerRelationship, item["row"]))
+        _recreate(CustomerRelationship, item["row"])
         for row in item["collaborators"]:
-            Collaborator.objects.create(**_restorable(Collaborator, row))
+            _recreate(Collaborator, row)
     for pk, loser_id in snap["follows_moved"]:
         Follow.objects.filter(pk=pk, customer=survivor).update(customer_id=loser_id)
     for row in snap["follows_deleted"]:
-        Follow.objects.create(**_restorable(Follow, row))
+        _recreate(Follow, row)
     for child_id, loser_id in snap["children"]:
         child = Customer.objects.filter(pk=child_id, parent=survivor).first()
         if child is not None:
@@ -282,6 +293,30 @@ def customer_unmerge(*, actor: Actor, merge_id: int) -> list[str]:
         payload={"customer_id": survivor.pk, "restored": losers, "merge_id": record.pk},
     )
     return kept
+
+
+def _loser_restored(loser_id: int, row: dict[str, Any]) -> None:
+    """Make a merged record active again with its credit code, which the merge cleared and
+    another record may have taken since: then a 409 naming that record, never a 500 (the
+    caller's transaction undoes whatever the unmerge wrote before)."""
+    try:
+        with transaction.atomic():
+            Customer.objects.filter(pk=loser_id).update(
+                status=row["status"], merged_into=None, uscc=row["uscc"], updated_at=timezone.now()
+            )
+    except IntegrityError:
+        holder = Customer.objects.filter(uscc=row["uscc"]).first() if row["uscc"] else None
+        if holder is None:
+            raise
+        raise Conflict(
+            _(
+                "The credit code %(uscc)s of %(name)s is now used by %(holder)s; change one "
+                "of them before undoing this merge."
+            )
+            % {"uscc": row["uscc"], "name": row["legal_name"], "holder": holder.legal_name},
+            code="uscc_taken",
+            extra={"customer_id": loser_id, "uscc": row["uscc"], "holder_id": holder.pk},
+        ) from None
 
 
 def _merge_recorded(
@@ -317,9 +352,21 @@ def _undoable(actor: Actor, merge_id: int) -> MergeRecord:
     record = MergeRecord.objects.select_for_update().filter(pk=merge_id).first()
     if record is None:
         raise NotFound()
-    ensure_reach(actor, record.survivor, "customers", "admin")
+    ensure_steward(actor, record.survivor)
     if record.unmerged_at:
         raise Conflict(_("This merge was already undone."), code="already_unmerged")
+    # Locked like a merge locks it, so a merge of the survivor cannot slip in meanwhile.
+    status = Customer.objects.select_for_update().values_list("status", flat=True)
+    if status.get(pk=record.survivor_id) == Customer.Status.MERGED:
+        # Its links have moved on to that other record: undoing this one would put
+        # nothing back (contacts merged here would come back on a merged record).
+        raise Conflict(
+            _(
+                "The record kept by this merge was merged into another since; "
+                "undo that merge first."
+            ),
+            code="survivor_merged",
+        )
     limit = record.merged_at + dt.timedelta(days=settings.MERGE_RETENTION_DAYS)
     if timezone.now() > limit:
         raise Conflict(
@@ -412,7 +459,7 @@ def contact_merge(
             {"loser_ids": _("Choose one or more other existing contacts to merge into it.")}
         )
     for contact in [survivor, *losers]:
-        ensure_reach(actor, contact.customer, "customers", "admin")
+        ensure_steward(actor, contact.customer)
     snapshot: dict[str, Any] = {
         "entity": CONTACTS,
         "survivor_contact": survivor.pk,

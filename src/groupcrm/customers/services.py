@@ -20,7 +20,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,7 +38,7 @@ from groupcrm.core.actor import Actor
 from groupcrm.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from groupcrm.core.events import publish
 from groupcrm.core.permissions import DataScope
-from groupcrm.core.scoping import ensure_in_scope, scoped_get
+from groupcrm.core.scoping import NOTHING, ensure_in_scope, scoped_get
 from groupcrm.core.tree import move_subtree
 from groupcrm.customers import search
 from groupcrm.customers.models import (
@@ -105,6 +105,38 @@ def ensure_reach(actor: Actor, customer: Customer, module: str, action: str) -> 
             _(
                 "Only units engaged with this customer may change it: start a relationship "
                 "with it first."
+            )
+        )
+
+
+def stewarded(actor: Actor, customer: str = "pk") -> Q:
+    """The customers whose duplicates the actor decides (merges, unmerges), as a condition
+    on a query where ``customer`` names the customer: with a group-wide
+    ``customers.admin`` grant, all of them; else those worked by at least one unit the
+    actor administers and by no other. A customer another unit works with too is that
+    unit's master data as well, so its merges go to a group data steward; collaborating
+    on a relationship makes nobody its steward."""
+    if not actor.can("customers", "admin"):
+        return NOTHING
+    if actor.widest_scope("customers", "admin") == DataScope.GROUP:
+        return Q()
+    administered = NOTHING
+    for grant in actor.grants("customers", "admin"):
+        administered |= CustomerRelationship.scope_q(grant, actor)
+    worked = CustomerRelationship.objects.filter(customer=OuterRef(customer))
+    return Q(Exists(worked.filter(administered))) & ~Q(Exists(worked.exclude(administered)))
+
+
+def is_steward(actor: Actor, customer: Customer) -> bool:
+    return Customer.objects.filter(stewarded(actor), pk=customer.pk).exists()
+
+
+def ensure_steward(actor: Actor, customer: Customer) -> None:
+    if not is_steward(actor, customer):
+        raise PermissionDenied(
+            _(
+                "Only a data steward of every unit working with this customer may merge it; "
+                "a customer several units work with goes to a group data steward."
             )
         )
 

@@ -283,7 +283,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         timeline_units=units_for(actor=actor, module="followups", action="view"),
         timeline_people=selectors.timeline_people(actor=actor, customer=customer),
         query=query,
-        can_merge=services.has_reach(actor, customer, "customers", "admin"),
+        can_merge=services.is_steward(actor, customer),
         can_export_contacts=services.has_reach(actor, customer, "contacts", "export"),
         merges=selectors.merge_list(actor=actor, customer_id=pk)[:5],
     )

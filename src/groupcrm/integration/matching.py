@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,8 +25,8 @@ from groupcrm.core.errors import NotFound, PermissionDenied, ValidationError
 from groupcrm.core.events import publish
 from groupcrm.core.permissions import DataScope
 from groupcrm.customers.merge import CONTACTS, contact_merge, customer_merge
-from groupcrm.customers.models import Contact, Customer, CustomerRelationship, MergeRecord
-from groupcrm.customers.services import ensure_reach
+from groupcrm.customers.models import Contact, Customer, MergeRecord
+from groupcrm.customers.services import ensure_steward, stewarded
 from groupcrm.integration.dedup import DedupConfig, FieldSpec, Pair, find_pairs, frame
 from groupcrm.integration.models import ContactPair, DuplicatePair, PairDecision
 
@@ -299,9 +299,9 @@ def _auto_merge(actor: Actor, entity: str, pairs: list[Pair]) -> int:
 def review_queue(
     *, actor: Actor, status: str = PairDecision.Status.PENDING, entity: str = CUSTOMERS
 ) -> QuerySet[Any]:
-    """Pairs the actor may decide: both records within reach (a unit's data steward sees
-    the pairs of customers its units work with, and of their contacts; pairs across
-    units need a group-wide grant)."""
+    """Pairs the actor may decide: both records stewarded by the actor (a unit's data
+    steward sees the pairs of customers only its units work with, and of their contacts;
+    pairs that reach any other unit go to a group data steward)."""
     actor.require("customers", "admin")
     if entity not in TARGETS:
         raise NotFound()
@@ -315,13 +315,11 @@ def review_queue(
         )
         left, right = "left", "right"
         related = ("left", "right")
-    if actor.widest_scope("customers", "admin") != DataScope.GROUP:
-        reachable = CustomerRelationship.objects.visible_to(actor, "view")
-        pairs = pairs.filter(
-            Exists(reachable.filter(customer=OuterRef(left))),
-            Exists(reachable.filter(customer=OuterRef(right))),
-        )
-    return pairs.select_related(*related).order_by("-probability", "pk")
+    return (
+        pairs.filter(stewarded(actor, left), stewarded(actor, right))
+        .select_related(*related)
+        .order_by("-probability", "pk")
+    )
 
 
 DECISIONS = ("merge", "distinct", "defer")
@@ -360,7 +358,7 @@ def pair_decide(
         (pair.left.customer, pair.right.customer) if entity == CONTACTS else (pair.left, pair.right)
     )
     for customer in customers:
-        ensure_reach(actor, customer, "customers", "admin")
+        ensure_steward(actor, customer)
     if decision == "merge":
         if survivor_id not in (pair.left_id, pair.right_id):
             raise ValidationError({"survivor_id": _("Keep one of the two records.")})

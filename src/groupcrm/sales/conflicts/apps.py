@@ -14,6 +14,12 @@ class ConflictsConfig(AppConfig):
         register_module(
             "conflicts", _("Ownership conflicts"), ("view", "create", "approve", "admin")
         )
+        from groupcrm.customers.merge import register_merge_link
+
+        # A merged customer's conflicts follow it to the survivor (and back); the group a
+        # merged top company led is the survivor's now.
+        register_merge_link("conflicts.Conflict", "customer")
+        register_merge_link("conflicts.Conflict", "group_root")
         # selectors registers the 360 view's card; subscribers the notifications.
         from groupcrm.core.context_processors import NAV_BADGES
         from groupcrm.sales.conflicts import selectors, services, subscribers  # noqa: F401
