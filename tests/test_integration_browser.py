@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 from playwright.sync_api import Page, expect
 
 from groupcrm.core.actor import Actor
@@ -63,15 +64,14 @@ def test_steward_imports_two_crms_and_merges_the_duplicates(
     ImportSource.objects.create(name="纷享销客", kind="fxiaoke")
     ImportSource.objects.create(name="Zoho", kind="zoho")
     companies = ["华润置地", "长江精密机械", "东方物流", "昆仑能源", "泰山重工", "黄河食品"]
-    fx = write(
-        tmp_path / "客户.csv",
-        ["客户编号", "客户名称", "详细地址"],
-        [
-            [f"FX{i}", f"{n}有限公司", f"上海市浦东新区张江路{i + 1}号"]
-            for i, n in enumerate(companies)
-        ],
-        "gb18030",
-    )
+    # 纷享销客's Excel export (客户), Chinese headers.
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["客户编号", "客户名称", "详细地址"])
+    for i, n in enumerate(companies):
+        sheet.append([f"FX{i}", f"{n}有限公司", f"上海市浦东新区张江路{i + 1}号"])
+    fx = tmp_path / "客户.xlsx"
+    book.save(fx)
     # The other CRM knows the industry: a merge fills it into the kept record.
     zoho = write(
         tmp_path / "Accounts.csv",
@@ -88,8 +88,12 @@ def test_steward_imports_two_crms_and_merges_the_duplicates(
     upload(page, base, zoho, "Zoho", "— 华夏金融")
     assert Customer.objects.count() == 12
 
-    # What "Look for duplicates now" queues.
-    dedup_run(actor=Actor.system("tests"), entity="customers")
+    page.goto(f"{base}/imports/duplicates/")
+    page.get_by_role("button", name="立即查重").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    if not DuplicatePair.objects.exists():
+        # What the worker does with the queued run (with Redis the queue has no worker here).
+        dedup_run(actor=Actor.system("tests"), entity="customers")
     assert DuplicatePair.objects.count() >= 6
     before = manufacturing_score(page, base)
     for merged in (1, 2):
