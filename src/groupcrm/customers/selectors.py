@@ -76,6 +76,8 @@ class CustomerFilters:
     tag: str = ""
     pool: bool = False
     mine: bool = False
+    # Only customers a unit within the actor's scope works with (我的客户, without "mine").
+    engaged: bool = False
     status: str = "active"
     sort: str = ""
 
@@ -97,6 +99,7 @@ class CustomerFilters:
             tag=query.get("tag", "").strip(),
             pool=query.get("pool") in ("1", "true", "on"),
             mine=query.get("mine") in ("1", "true", "on"),
+            engaged=query.get("engaged") in ("1", "true", "on"),
             status=query.get("status", "active"),
             sort=query.get("sort", ""),
         )
@@ -124,7 +127,7 @@ def customer_list(*, actor: Actor, filters: CustomerFilters | None = None) -> Qu
         rel_filter["owner_id"] = f.owner_id
     if f.mine:
         rel_filter["owner_id"] = actor.user_id
-    if rel_filter:
+    if rel_filter or f.engaged:
         rels = CustomerRelationship.objects.visible_to(actor, "view").filter(**rel_filter)
         items = items.filter(Exists(rels.filter(customer=OuterRef("pk"))))
     if f.pool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from groupcrm.audit.selectors import object_history
+from groupcrm.core.actor import Actor
 from groupcrm.core.errors import Conflict, ValidationError
 from groupcrm.core.selectors import saved_view_list
 from groupcrm.core.services import saved_view_delete, saved_view_save
@@ -421,6 +423,11 @@ def relationship_list(request: HttpRequest) -> HttpResponse:
         actor=actor, mine=request.GET.get("mine") == "1", stage=request.GET.get("stage", "")
     )
     page = paginate(request, items)
+    wanted = {
+        "engaged": "1",
+        "stage": request.GET.get("stage", ""),
+        "mine": request.GET.get("mine"),
+    }
     return render(
         request,
         "customers/relationships.html",
@@ -429,6 +436,7 @@ def relationship_list(request: HttpRequest) -> HttpResponse:
             "rows": selectors.reclaim_dates(page.object_list),
             "stages": CustomerRelationship.Stage.choices,
             "today": timezone.localdate(),
+            **_export_menu(actor, wanted),
         },
     )
 
@@ -578,6 +586,7 @@ def pool(request: HttpRequest) -> HttpResponse:
         q=request.GET.get("q", "").strip(),
         bu_id=int(request.GET["bu"]) if request.GET.get("bu", "").isdigit() else None,
     )
+    wanted = {"pool": "1", "q": request.GET.get("q", "").strip(), "bu_id": request.GET.get("bu")}
     return render(
         request,
         "customers/pool.html",
@@ -586,8 +595,19 @@ def pool(request: HttpRequest) -> HttpResponse:
             "units": units_for(actor=actor, module="customers", action="view"),
             "can_claim": actor.can("customers", "change"),
             "can_admin": actor.can("customers", "admin"),
+            **_export_menu(actor, wanted),
         },
     )
+
+
+def _export_menu(actor: Actor, filters: dict[str, str | None]) -> dict[str, Any]:
+    """The 导出 menu of a list shown from relationships (我的客户, 公海): the customer
+    list's export with the filters that find the same customers."""
+    return {
+        "query": urlencode({k: v for k, v in filters.items() if v}),
+        "can_export": actor.can("customers", "export"),
+        "can_export_contacts": actor.can("contacts", "export"),
+    }
 
 
 @login_required
