@@ -115,9 +115,15 @@ def test_dedup_file_command_writes_pairs(tmp_path: Path) -> None:
     config.write_text(CONFIG, encoding="utf-8")
     out = tmp_path / "pairs.csv"
     stdout = io.StringIO()
-    call_command(
-        "dedup-file", str(source), id_column="id", config=str(config), out=str(out), stdout=stdout
-    )
+    with translation.override("en"):
+        call_command(
+            "dedup-file",
+            str(source),
+            id_column="id",
+            config=str(config),
+            out=str(out),
+            stdout=stdout,
+        )
     written = list(csv.DictReader(out.open(encoding="utf-8")))
     assert written and {"id_l", "id_r", "match_probability", "cluster_id", "reasons"} <= set(
         written[0]

@@ -50,10 +50,27 @@ KINDS = (
     "postcode",
 )
 EXACT_KINDS = ("phone", "email", "identifier", "postcode", "date")
+# Derived columns a blocking rule may name as "field:derived" (see ``frame``).
+DERIVED = {
+    "company_name": ("base", "initials"),
+    "person_name": ("pinyin",),
+    "hierarchy": ("root",),
+}
+TOP_KEYS = ("fields", "blocking", "threshold", "cluster_threshold")
+FIELD_KEYS = ("name", "kind")
 
 
 class ConfigError(ValueError):
     """The dedup configuration is not usable; the message says what to fix."""
+
+
+def _refuse_unknown_keys(
+    table: dict[str, Any], allowed: tuple[str, ...], message: str, **where: Any
+) -> None:
+    """A misspelt key (``treshold``) would otherwise be ignored without a word."""
+    unknown = [key for key in table if key not in allowed]
+    if unknown:
+        raise ConfigError(message % {"key": unknown[0], "keys": ", ".join(allowed), **where})
 
 
 @dataclass
@@ -81,14 +98,33 @@ class DedupConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DedupConfig:
+        _refuse_unknown_keys(
+            data, TOP_KEYS, _("Unknown setting “%(key)s”. Allowed settings: %(keys)s.")
+        )
         raw_fields = data.get("fields")
         if not isinstance(raw_fields, list) or not raw_fields:
             raise ConfigError(_("Name at least one field under [[fields]]."))
         fields = []
-        for item in raw_fields:
+        for number, item in enumerate(raw_fields, 1):
+            if not isinstance(item, dict):
+                raise ConfigError(
+                    _(
+                        "Each field is a table with a name and a kind ([[fields]]); "
+                        "entry %(n)d is not."
+                    )
+                    % {"n": number}
+                )
+            _refuse_unknown_keys(
+                item,
+                FIELD_KEYS,
+                _("Unknown key “%(key)s” in field %(n)d. Allowed keys: %(keys)s."),
+                n=number,
+            )
             name, kind = str(item.get("name", "")), str(item.get("kind", ""))
             if not name:
                 raise ConfigError(_("Every field needs a name."))
+            if name in {f.name for f in fields}:
+                raise ConfigError(_("The field “%(name)s” is named twice.") % {"name": name})
             if kind not in KINDS:
                 message = _("Unknown comparison kind “%(kind)s” for field “%(name)s”.")
                 raise ConfigError(
@@ -96,10 +132,23 @@ class DedupConfig:
                     + _("Use one of: %(kinds)s.") % {"kinds": ", ".join(KINDS)}
                 )
             fields.append(FieldSpec(name, kind))
-        names = {f.name for f in fields}
-        blocking = [list(rule) for rule in data.get("blocking", [])]
+        columns = {f.name for f in fields} | {
+            f"{f.name}:{derived}" for f in fields for derived in DERIVED.get(f.kind, ())
+        }
+        raw_blocking = data.get("blocking", [])
+        if not isinstance(raw_blocking, list) or not all(
+            isinstance(rule, list) and rule and all(isinstance(c, str) for c in rule)
+            for rule in raw_blocking
+        ):
+            raise ConfigError(
+                _(
+                    "blocking is a list of rules, each a list of field names, "
+                    'such as [["company:base"], ["tel"]].'
+                )
+            )
+        blocking = [list(rule) for rule in raw_blocking]
         for rule in blocking:
-            unknown = [c for c in rule if c.split(":")[0] not in names]
+            unknown = [c for c in rule if c not in columns]
             if unknown:
                 raise ConfigError(
                     _("Blocking rule names unknown fields: %(fields)s.")
@@ -406,6 +455,9 @@ def find_pairs(data: Any, config: DedupConfig, labels: Labels = ()) -> list[Pair
                 }
             )
         left, right = str(row["unique_id_l"]), str(row["unique_id_r"])
+        # Below the cluster threshold the two records may sit in different clusters: a
+        # pair names a cluster only when both records are in it.
+        cluster = cluster_of.get(left, "")
         pairs.append(
             Pair(
                 left=left,
@@ -413,7 +465,7 @@ def find_pairs(data: Any, config: DedupConfig, labels: Labels = ()) -> list[Pair
                 probability=round(float(row["match_probability"]), 4),
                 weight=round(float(row["match_weight"]), 2),
                 reasons=reasons,
-                cluster=cluster_of.get(left, ""),
+                cluster=cluster if cluster == cluster_of.get(right, "") else "",
             )
         )
     return sorted(pairs, key=lambda p: -p.probability)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from groupcrm.integration.dedup import ConfigError, DedupConfig, find_pairs, frame
 from groupcrm.integration.reader import FileError, open_table
@@ -29,6 +30,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         source, out_path = Path(options["input"]), Path(options["out"])
+        if not source.is_file():
+            raise CommandError(_("%(path)s: no such file") % {"path": source})
         try:
             config = DedupConfig.from_toml(Path(options["config"]))
             table = open_table(source)
@@ -36,13 +39,24 @@ class Command(BaseCommand):
             if options["id_column"] not in table.headers:
                 missing.insert(0, options["id_column"])
             if missing:
-                raise ConfigError(f"columns not in the file: {', '.join(missing)}")
+                raise ConfigError(
+                    _("Columns not in the file: %(columns)s") % {"columns": ", ".join(missing)}
+                )
             data = frame((values for _n, values in table.rows), options["id_column"], config)
             pairs = find_pairs(data, config)
         except (ConfigError, FileError) as exc:
             raise CommandError(str(exc)) from None
-        with out_path.open("w", newline="", encoding="utf-8") as out:
+        try:
+            out = out_path.open("w", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(
+                _("%(path)s cannot be written: %(error)s")
+                % {"path": out_path, "error": exc.strerror}
+            ) from None
+        with out:
             writer = csv.writer(out)
+            # cluster_id is empty when the two records are not in one cluster (a pair
+            # below cluster_threshold, not linked through other pairs either).
             writer.writerow(
                 ["id_l", "id_r", "match_probability", "match_weight", "cluster_id", "reasons"]
             )
@@ -51,7 +65,15 @@ class Command(BaseCommand):
                     [p.left, p.right, p.probability, p.weight, p.cluster, reasons_text(p.reasons)]
                 )
         self.stdout.write(
-            f"{len(data)} rows, {len(pairs)} duplicate pairs in "
-            f"{len({p.cluster for p in pairs})} clusters → {out_path} "
-            f"({time.monotonic() - started:.1f}s)"
+            _(
+                "%(rows)d rows, %(pairs)d duplicate pairs in %(clusters)d clusters → %(path)s "
+                "(%(seconds).1fs)"
+            )
+            % {
+                "rows": len(data),
+                "pairs": len(pairs),
+                "clusters": len({p.cluster for p in pairs if p.cluster}),
+                "path": out_path,
+                "seconds": time.monotonic() - started,
+            }
         )

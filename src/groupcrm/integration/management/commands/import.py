@@ -1,4 +1,4 @@
-"""groupcrm import PATH --source NAME --bu CODE [--entity customers|contacts] [--dry-run]
+"""groupcrm import PATH --source NAME [--bu CODE] [--entity customers|contacts] [--dry-run]
 groupcrm import --resume JOB"""
 
 from __future__ import annotations
@@ -9,12 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import DomainError
+from groupcrm.integration.management.commands.duplicates import acting_actor, domain_error
 from groupcrm.integration.models import ImportJob, ImportSource
+from groupcrm.integration.selectors import import_job_get
 from groupcrm.integration.services import import_run, import_start, source_create
-from groupcrm.org.models import BusinessUnit, User
+from groupcrm.org.models import BusinessUnit
+from groupcrm.org.selectors import units_for
 
 
 class Command(BaseCommand):
@@ -29,7 +33,9 @@ class Command(BaseCommand):
             choices=ImportSource.Kind.values,
             help="format of a new source: zoho, salesforce, fxiaoke or generic",
         )
-        parser.add_argument("--bu", help="code of the unit that receives them")
+        parser.add_argument(
+            "--bu", help="code of the unit that receives them (default: the user's only unit)"
+        )
         parser.add_argument("--entity", default="customers", choices=ImportJob.Entity.values)
         parser.add_argument("--user", default="admin", help="who imports (their rights apply)")
         parser.add_argument(
@@ -39,49 +45,90 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        job_id = options["resume"] or self._start(options).pk
         try:
+            if options["resume"]:
+                # A job the user may see (an unknown id is a message, not a traceback).
+                actor = acting_actor(options["user"])
+                job_id = import_job_get(actor=actor, pk=options["resume"]).pk
+            else:
+                job_id = self._start(options).pk
             job = import_run(job_id, progress=lambda j: self._progress(j, started))
         except DomainError as exc:
-            raise CommandError(str(exc.message)) from None
+            raise domain_error(exc) from None
         sys.stderr.write("\n")
+        summary = (
+            _(
+                "Import job %(job)d (dry run, %(status)s): %(rows)d rows, %(created)d created, "
+                "%(updated)d updated, %(matched)d matched, %(rejected)d rejected in %(seconds).1fs"
+            )
+            if job.dry_run
+            else _(
+                "Import job %(job)d (%(status)s): %(rows)d rows, %(created)d created, %(updated)d "
+                "updated, %(matched)d matched, %(rejected)d rejected in %(seconds).1fs"
+            )
+        )
         self.stdout.write(
-            f"job {job.pk} {'(dry run) ' if job.dry_run else ''}{job.status}: "
-            f"{job.done_rows} rows, {job.created} created, {job.updated} updated, "
-            f"{job.matched} matched, {job.rejected} rejected "
-            f"in {time.monotonic() - started:.1f}s"
+            summary
+            % {
+                "job": job.pk,
+                "status": job.get_status_display(),
+                "rows": job.done_rows,
+                "created": job.created,
+                "updated": job.updated,
+                "matched": job.matched,
+                "rejected": job.rejected,
+                "seconds": time.monotonic() - started,
+            }
         )
         for issue in job.issues.order_by("row")[:20]:
-            self.stdout.write(f"  row {issue.row}: {issue.reason}")
+            self.stdout.write(
+                "  " + _("row %(row)d: %(reason)s") % {"row": issue.row, "reason": issue.reason}
+            )
 
     def _start(self, options: dict[str, Any]) -> ImportJob:
-        if not (options["path"] and options["source"] and options["bu"]):
-            raise CommandError("give PATH, --source and --bu (or --resume JOB)")
-        user = User.objects.filter(username=options["user"], is_active=True).first()
-        unit = BusinessUnit.objects.filter(code=options["bu"]).first()
-        if user is None or unit is None:
-            raise CommandError("unknown --user or --bu")
+        if not (options["path"] and options["source"]):
+            raise CommandError(_("Give PATH and --source (or --resume JOB)."))
+        actor = acting_actor(options["user"])
+        unit = self._unit(actor, options["bu"])
         path: Path = options["path"]
-        if not path.exists():
-            raise CommandError(f"{path}: no such file")
-        actor = Actor(user)
-        try:
-            source = ImportSource.objects.filter(name=options["source"]).first() or source_create(
-                actor=actor, name=options["source"], kind=options["kind"]
-            )
-            return import_start(
-                actor=actor,
-                source_id=source.pk,
-                bu_id=unit.pk,
-                entity=options["entity"],
-                path=path,
-                filename=path.name,
-                dry_run=options["dry_run"],
-                run=False,
-            )
-        except DomainError as exc:
-            details = "; ".join(" ".join(m) for m in getattr(exc, "fields", {}).values())
-            raise CommandError(details or str(exc.message)) from None
+        if not path.is_file():
+            raise CommandError(_("%(path)s: no such file") % {"path": path})
+        source = ImportSource.objects.filter(name=options["source"]).first() or source_create(
+            actor=actor, name=options["source"], kind=options["kind"]
+        )
+        return import_start(
+            actor=actor,
+            source_id=source.pk,
+            bu_id=unit.pk,
+            entity=options["entity"],
+            path=path,
+            filename=path.name,
+            dry_run=options["dry_run"],
+            run=False,
+        )
+
+    def _unit(self, actor: Actor, code: str | None) -> BusinessUnit:
+        """The unit named by ``--bu``; without it, the unit the user works for when there
+        is only one (the import itself checks that they may import into it)."""
+        if code:
+            unit = BusinessUnit.objects.filter(code=code).first()
+            if unit is None:
+                raise CommandError(_("No unit has the code “%(code)s”.") % {"code": code})
+            return unit
+        units = {m.bu_id: m.bu for m in actor.memberships}
+        if len(units) == 1:
+            return next(iter(units.values()))
+        choices = units_for(actor=actor, module="integration", action="create")
+        if not choices:
+            raise CommandError(_("%(user)s may not import into any unit.") % {"user": actor.label})
+        raise CommandError(
+            _("%(user)s works for %(count)d units: give --bu, one of %(units)s.")
+            % {
+                "user": actor.label,
+                "count": len(units),
+                "units": ", ".join(f"{u.code} ({u.name})" for u in choices),
+            }
+        )
 
     def _progress(self, job: ImportJob, started: float) -> None:
         elapsed = max(time.monotonic() - started, 1e-6)
@@ -91,7 +138,17 @@ class Command(BaseCommand):
         filled = width * job.done_rows // total
         eta = (total - job.done_rows) / rate if rate else 0
         sys.stderr.write(
-            f"\r[{'#' * filled:<{width}}] {job.done_rows}/{total} rows · {rate:.0f} rows/s"
-            f" · ETA {eta:.0f}s · {job.rejected} rejected"
+            f"\r[{'#' * filled:<{width}}] "
+            + _(
+                "%(done)d/%(total)d rows · %(rate).0f rows/s · ETA %(eta).0fs · "
+                "%(rejected)d rejected"
+            )
+            % {
+                "done": job.done_rows,
+                "total": total,
+                "rate": rate,
+                "eta": eta,
+                "rejected": job.rejected,
+            }
         )
         sys.stderr.flush()
