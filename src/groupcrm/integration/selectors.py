@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -20,6 +22,10 @@ from groupcrm.integration.models import ImportJob, ImportSource, RowIssue
 from groupcrm.integration.reader import FileError, Table, open_table
 from groupcrm.org.models import BusinessUnit
 from groupcrm.org.selectors import units_for
+
+# Rows of the rejected-row report read from the database at a time, and its sheet's part.
+REPORT_CHUNK = 2000
+REPORT_SHEET = "xl/worksheets/sheet1.xml"
 
 
 def import_job_list(
@@ -136,19 +142,57 @@ def mapping_suggestion(*, actor: Actor, source_id: int, entity: str, path: Path)
 
 
 def import_report_xlsx(*, job: ImportJob) -> bytes:
-    """The refused rows (and warnings) with their values and an error column, as XLSX."""
-    from openpyxl import Workbook
+    """The refused rows (and warnings) with their values and an error column, as XLSX.
 
+    openpyxl writes the workbook and its header row; the rows, read from the database a
+    chunk at a time, go into its sheet as XML written here. openpyxl's own writer takes
+    about 27 µs a cell: 30 s for 100,000 rows of 11 columns (2.5 s this way), minutes for
+    a wide export, past gunicorn's 60 s timeout. Values are always text, so a value that
+    starts with "=" stays what the file held instead of turning into a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.utils import get_column_letter
+
+    issues = row_issues(job=job)
+    values = issues.values_list("values", flat=True).iterator(chunk_size=REPORT_CHUNK)
+    columns = list(dict.fromkeys(key for row_values in values for key in row_values))
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Rejected rows"))
-    issues = list(row_issues(job=job))
-    columns = list(dict.fromkeys(k for issue in issues for k in issue.values))
-    sheet.append([_("Row"), _("Error"), _("Imported anyway"), *columns])
-    for issue in issues:
-        sheet.append(
-            [issue.row, issue.reason, _("yes") if issue.imported else _("no")]
-            + [issue.values.get(c, "") for c in columns]
-        )
+    header = [_("Row"), _("Error"), _("Imported anyway"), *columns]
+    book.create_sheet(_("Rejected rows")).append(header)
+    skeleton = io.BytesIO()
+    book.save(skeleton)
+    letters = [get_column_letter(n) for n in range(1, len(header) + 1)]
+    answers = {True: _("yes"), False: _("no")}
+
+    def sheet_row(number: int, row: int, texts: list[Any]) -> bytes:
+        # Characters XML cannot hold (a CSV may) are left out; empty cells are not written.
+        cells = [f'<row r="{number}"><c r="A{number}"><v>{row}</v></c>']
+        cells += [
+            f'<c r="{letter}{number}" t="inlineStr"><is><t xml:space="preserve">'
+            f"{escape(ILLEGAL_CHARACTERS_RE.sub('', str(text)))}</t></is></c>"
+            for letter, text in zip(letters[1:], texts, strict=True)
+            if text
+        ]
+        cells.append("</row>")
+        return "".join(cells).encode()
+
+    rows = issues.values_list("row", "reason", "imported", "values")
     out = io.BytesIO()
-    book.save(out)
+    with (
+        zipfile.ZipFile(skeleton) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for part in source.infolist():
+            if part.filename != REPORT_SHEET:
+                target.writestr(part, source.read(part))
+                continue
+            head, tail = source.read(part).split(b"</sheetData>")
+            with target.open(part.filename, "w") as sheet:
+                sheet.write(head)
+                for number, (row, reason, imported, row_values) in enumerate(
+                    rows.iterator(chunk_size=REPORT_CHUNK), start=2
+                ):
+                    texts = [reason, answers[imported], *(row_values.get(c, "") for c in columns)]
+                    sheet.write(sheet_row(number, row, texts))
+                sheet.write(b"</sheetData>" + tail)
     return out.getvalue()
