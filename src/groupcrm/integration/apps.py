@@ -15,8 +15,8 @@ class IntegrationConfig(AppConfig):
 
         # A merged customer's lineage follows it to the survivor (and back on unmerge).
         register_merge_link("integration.SourceRecord", "customer")
-        # lineage adds to the 360 view; survivorship subscribes to customer edits.
-        from groupcrm.integration import lineage, survivorship  # noqa: F401
+        # lineage and quality add to the 360 view; survivorship subscribes to customer edits.
+        from groupcrm.integration import lineage, quality, survivorship  # noqa: F401
 
         # So does the provenance of the values a merge fills in.
         register_merge_hook(survivorship.merged, survivorship.unmerged)

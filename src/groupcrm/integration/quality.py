@@ -9,16 +9,28 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from groupcrm.core.actor import Actor
 from groupcrm.customers.models import Customer, CustomerRelationship
+from groupcrm.customers.selectors import customer_get, register_panel
 from groupcrm.integration.models import DuplicatePair, QualitySnapshot
 from groupcrm.org.models import User
 from groupcrm.org.selectors import units_for
 
 FRESH_DAYS = 180
+# What ``derive_customer`` finds wrong with a record, as people say it.
+ISSUES = {
+    "missing_uscc": _("No credit code"),
+    "missing_industry": _("No industry"),
+    "missing_address": _("No address"),
+    "missing_size": _("No size"),
+    "missing_legal_form": _("No legal form"),
+    "unknown_region": _("Address in no known region"),
+}
+COMPLETENESS = [code for code in ISSUES if code.startswith("missing_")]
 
 
 def _suspects() -> QuerySet[Customer]:
@@ -56,6 +68,43 @@ def _aggregate(
         }
         for row in rows
     }
+
+
+def record_quality(customer: Customer) -> dict[str, Any]:
+    """One record's data quality by dimension: completeness (the five key fields),
+    validity (the address places the company in a region), freshness (a follow-up or an
+    update in the last ``FRESH_DAYS`` days) and duplicate suspicion (pairs waiting in the
+    review queue). ``score`` is the stored completeness-and-validity score the units'
+    figures average; the other two are as of now."""
+    issues = customer.quality_issues or []
+    followed = customer.relationships.aggregate(latest=Max("last_followup_at"))["latest"]
+    touched = max(t for t in (customer.updated_at, followed) if t is not None)
+    return {
+        "customer_id": customer.pk,
+        "score": customer.quality_score,
+        "completeness": round(100 * sum(c not in issues for c in COMPLETENESS) / len(COMPLETENESS)),
+        "valid": "unknown_region" not in issues,
+        "fresh": touched >= timezone.now() - dt.timedelta(days=FRESH_DAYS),
+        "last_touched": touched,
+        "suspected_duplicates": _suspects_of(customer.pk),
+        "issues": [{"code": code, "label": str(ISSUES.get(code, code))} for code in issues],
+    }
+
+
+def _suspects_of(pk: int) -> int:
+    return DuplicatePair.objects.filter(
+        Q(left_id=pk) | Q(right_id=pk), status=DuplicatePair.Status.PENDING
+    ).count()
+
+
+def customer_quality(*, actor: Actor, pk: int) -> dict[str, Any]:
+    """``record_quality`` of a customer the actor may see (NotFound otherwise)."""
+    return record_quality(customer_get(actor=actor, pk=pk))
+
+
+def _panel(actor: Actor, customer: Customer) -> dict[str, Any] | None:
+    """The 360° page's data-quality card (the page already checked the customer's scope)."""
+    return record_quality(customer)
 
 
 @transaction.atomic
@@ -111,3 +160,6 @@ def quality_overview(*, actor: Actor) -> dict[str, Any]:
         ],
         "worst": list(worst),
     }
+
+
+register_panel("quality", "integration/_quality_panel.html", _panel)

@@ -13,7 +13,9 @@ from groupcrm.integration.models import ExportJob
 from groupcrm.org.schemas import Strict
 
 SourceKind = Literal["generic", "zoho", "salesforce", "fxiaoke"]
-Entity = Literal["customers", "contacts", "followups"]
+Entity = Literal["customers", "contacts", "relationships", "followups"]
+# The master's two kinds of record: what is deduplicated and exported.
+MasterEntity = Literal["customers", "contacts"]
 JobStatus = Literal["pending", "running", "done", "failed"]
 PairStatus = Literal["pending", "merged", "distinct", "deferred"]
 
@@ -139,6 +141,22 @@ class WorstRecordOut(Schema):
     quality_issues: list[str]
 
 
+class QualityIssueOut(Schema):
+    code: str
+    label: str
+
+
+class RecordQualityOut(Schema):
+    customer_id: int
+    score: int = Field(..., description="Completeness and validity, 0–100 (stored).")
+    completeness: int = Field(..., description="Share of the five key fields present, %.")
+    valid: bool = Field(..., description="The address places the company in a region.")
+    fresh: bool = Field(..., description="A follow-up or an update in the last 180 days.")
+    last_touched: datetime
+    suspected_duplicates: int = Field(..., description="Pairs waiting in the review queue.")
+    issues: list[QualityIssueOut]
+
+
 class QualityOut(Schema):
     units: list[UnitQualityOut]
     owners: list[OwnerQualityOut]
@@ -222,7 +240,7 @@ class DecisionOut(Schema):
 
 
 class RunIn(Strict):
-    entity: Entity
+    entity: MasterEntity
 
 
 class RunOut(Schema):
@@ -234,7 +252,7 @@ class RunOut(Schema):
 
 
 class ExportIn(Strict):
-    entity: Entity
+    entity: MasterEntity
     format: Literal["csv", "xlsx"]
     filters: dict[str, str | int | bool] = Field(
         default_factory=dict,

@@ -14,7 +14,7 @@ from groupcrm.integration.schemas import (
     CustomerPairOut,
     DecideIn,
     DecisionOut,
-    Entity,
+    MasterEntity,
     PairStatus,
     RunIn,
     RunOut,
@@ -38,7 +38,7 @@ def contact_pairs(request: HttpRequest, status: PairStatus = "pending") -> Any:
 
 
 @router.post("/{entity}/{pair_id}/decide", response=DecisionOut)
-def pair_decide(request: HttpRequest, entity: Entity, pair_id: int, payload: DecideIn) -> Any:
+def pair_decide(request: HttpRequest, entity: MasterEntity, pair_id: int, payload: DecideIn) -> Any:
     """Merge (keeping `survivor_id`), not a duplicate (remembered) or later."""
     pair = matching.pair_decide(
         actor=actor_of(request),

@@ -27,6 +27,7 @@ from groupcrm.integration.schemas import (
     JobStatus,
     MappingSuggestionOut,
     QualityOut,
+    RecordQualityOut,
     RowIssueOut,
     SourceIn,
     SourceOut,
@@ -105,6 +106,13 @@ def quality_overview(request: HttpRequest) -> Any:
     """The data-quality page's figures: per unit and per account manager in your scope,
     the 90-day trend of the nightly snapshots, and the worst records to fix."""
     return quality.quality_overview(actor=actor_of(request))
+
+
+@router.get("/quality/customers/{customer_id}", response=RecordQualityOut)
+def customer_quality(request: HttpRequest, customer_id: int) -> Any:
+    """One customer's data quality by dimension: completeness, validity, freshness and
+    duplicate suspicion, with what to fix."""
+    return quality.customer_quality(actor=actor_of(request), pk=customer_id)
 
 
 # --- jobs ---------------------------------------------------------------------------------
