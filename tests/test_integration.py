@@ -145,6 +145,22 @@ def test_reimporting_a_corrected_file_updates_instead_of_duplicating(
     assert Customer.objects.count() == before
     land = Customer.objects.get(legal_name="华润置地有限公司")
     assert (land.website, land.employees) == ("www.crland.cn", 6000)
+    # Both arrivals of the row are kept: the latest, and the first one before it.
+    record = SourceRecord.objects.get(external_id="zcrm_2")
+    assert record.payload["Website"] == "www.crland.cn" and record.job == job
+    [first] = record.earlier
+    assert first["payload"]["Website"] == "www.crland.com.hk" and first["row"] == 3
+    from groupcrm.customers.selectors import TimelineQuery, view360
+
+    timeline = view360(
+        actor=personas.actor("mfg_manager"),
+        pk=land.pk,
+        timeline_query=TimelineQuery(kind="source"),
+    )["timeline"]
+    assert [entry.link for entry in timeline] == [
+        reverse("integration:job", args=[job.pk]),
+        reverse("integration:job", args=[first["job_id"]]),
+    ]
 
 
 @pytest.mark.django_db
@@ -248,11 +264,19 @@ def test_an_xlsx_with_formulas_and_merged_cells(personas: Personas, tmp_path: Pa
     sheet.merge_cells("C3:C4")
     path = tmp_path / "sheet.xlsx"
     book.save(path)
-    job = start(personas, path, kind="generic")
+    with translation.override("en"):
+        job = start(personas, path, kind="generic")
     job.refresh_from_db()
-    # openpyxl writes no cached value for a formula: the cell reads as empty, not "=B2*2".
     assert (job.created, job.rejected) == (3, 0)
+    # The merged 标签 cell holds its value for both of its rows, as a reader sees it.
+    for name in ("黄河物流有限公司", "天山能源有限公司"):
+        tags = Customer.objects.get(legal_name=name).tags.values_list("name", flat=True)
+        assert list(tags) == ["上市公司"]
+    # openpyxl writes no computed value for a formula: imported without it, and said.
     assert Customer.objects.get(legal_name="黄河物流有限公司").employees is None
+    warning = RowIssue.objects.get(job=job)
+    assert warning.row == 3 and warning.imported
+    assert "“员工人数” holds a formula without a computed value" in warning.reason
 
 
 @pytest.mark.django_db
@@ -376,15 +400,16 @@ def test_upload_page_and_command_line(
     assert response.status_code == 302, response.content
     assert ImportJob.objects.get().dry_run and not Customer.objects.exists()
     out = io.StringIO()
-    call_command(
-        "import",
-        str(path),
-        source="Zoho",
-        bu="mfg",
-        user="mfg_manager",
-        stdout=out,
-        stderr=io.StringIO(),
-    )
+    with translation.override("en"):
+        call_command(
+            "import",
+            str(path),
+            source="Zoho",
+            bu="mfg",
+            user="mfg_manager",
+            stdout=out,
+            stderr=io.StringIO(),
+        )
     assert "3 created" in out.getvalue() and "1 rejected" in out.getvalue()
 
 

@@ -59,7 +59,7 @@ def test_undo_refused_once_the_kept_record_was_merged_again(
     page.force_login(personas.admin)
     response = page.post(f"/customers/merges/{first.pk}/unmerge/")
     assert response.status_code == 409
-    assert "undo that merge first" in response.content.decode()
+    assert "请先撤销那次合并" in response.content.decode()
     assert unchanged(later, dupe) == before
     assert before["dupe"]["status"] == "merged"
 

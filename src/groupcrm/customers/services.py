@@ -729,6 +729,23 @@ def relationship_start(
     return relationship
 
 
+def clean_relationship(
+    rule: PoolRule, data: dict[str, Any], errors: dict[str, Any]
+) -> dict[str, Any]:
+    """A unit's relationship values as entered (``None``: not given): the stage, and the
+    grade among the unit's grades (its pool rule). Returns the given values, cleaned."""
+    cleaned = {name: value for name, value in data.items() if value is not None}
+    if "stage" in cleaned and cleaned["stage"] not in CustomerRelationship.Stage.values:
+        errors["stage"] = _("Choose one of the offered values.")
+    if cleaned.get("grade") and cleaned["grade"] not in rule.grade_choices:
+        errors["grade"] = _("Choose one of this unit's grades: %(grades)s.") % {
+            "grades": ", ".join(rule.grade_choices)
+        }
+    if "notes" in cleaned:
+        cleaned["notes"] = cleaned["notes"].strip()
+    return cleaned
+
+
 @transaction.atomic
 def relationship_update(
     *,
@@ -742,13 +759,7 @@ def relationship_update(
 ) -> CustomerRelationship:
     relationship = scoped_get(CustomerRelationship, actor=actor, pk=pk, action="change")
     errors: dict[str, Any] = {}
-    if stage is not None and stage not in CustomerRelationship.Stage.values:
-        errors["stage"] = _("Choose one of the offered values.")
-    rule = pool_rule(relationship.bu_id)
-    if grade and grade not in rule.grade_choices:
-        errors["grade"] = _("Choose one of this unit's grades: %(grades)s.") % {
-            "grades": ", ".join(rule.grade_choices)
-        }
+    clean_relationship(pool_rule(relationship.bu_id), {"stage": stage, "grade": grade}, errors)
     if errors:
         raise ValidationError(errors)
     before = snapshot(relationship)
@@ -763,15 +774,7 @@ def relationship_update(
     relationship.save()
     record = audit_update(actor=actor, obj=relationship, before=before)
     if record and "stage" in record.changes:
-        publish(
-            actor=actor,
-            name="customers.stage_changed",
-            payload={
-                "customer_id": relationship.customer_id,
-                "relationship_id": relationship.pk,
-                "stage": relationship.stage,
-            },
-        )
+        stage_changed(actor, relationship)
     return relationship
 
 
@@ -791,13 +794,27 @@ def relationship_assign(*, actor: Actor, pk: int, owner_id: int) -> CustomerRela
     relationship.released_at, relationship.release_reason = None, ""
     relationship.save()
     audit_update(actor=actor, obj=relationship, before=before, verb="assign")
-    _owner_changed(actor, relationship, previous, reason="assign")
+    owner_changed(actor, relationship, previous, reason="assign")
     return relationship
 
 
-def _owner_changed(
+def stage_changed(actor: Actor, relationship: CustomerRelationship) -> None:
+    """Tell followers a relationship's stage changed (by hand or by an import)."""
+    publish(
+        actor=actor,
+        name="customers.stage_changed",
+        payload={
+            "customer_id": relationship.customer_id,
+            "relationship_id": relationship.pk,
+            "stage": relationship.stage,
+        },
+    )
+
+
+def owner_changed(
     actor: Actor, relationship: CustomerRelationship, previous: int | None, *, reason: str
 ) -> None:
+    """Tell followers a relationship changed hands (``previous``: the owner before)."""
     publish(
         actor=actor,
         name="customers.owner_changed",
@@ -884,7 +901,7 @@ def relationship_claim(*, actor: Actor, pk: int) -> CustomerRelationship:
     audit_action(
         actor=actor, obj=relationship, verb="claim", changes={"owner": [None, actor.user_id]}
     )
-    _owner_changed(actor, relationship, None, reason="claim")
+    owner_changed(actor, relationship, None, reason="claim")
     return relationship
 
 
@@ -907,7 +924,7 @@ def relationship_release(
     relationship.release_reason = reason[:200]
     relationship.save()
     audit_update(actor=actor, obj=relationship, before=before, verb=verb)
-    _owner_changed(actor, relationship, previous, reason=verb)
+    owner_changed(actor, relationship, previous, reason=verb)
     return relationship
 
 

@@ -558,11 +558,13 @@ def lineage(job: ImportJob, entity: str, rows: list[Any]) -> dict[int, int]:
     of this job. Returns customer id → latest record."""
     rows = sorted(rows, key=lambda row: row.number)
     latest = {row.external_id: row for row in rows if row.external_id}
-    known = dict(
-        SourceRecord.objects.filter(
+    kept = {
+        record.external_id: record
+        for record in SourceRecord.objects.filter(
             source=job.source, entity=entity, external_id__in=list(latest)
-        ).values_list("external_id", "pk")
-    )
+        ).only("external_id", "row", "payload", "received_at", "job_id", "earlier")
+    }
+    known = {external_id: record.pk for external_id, record in kept.items()}
     fresh = [
         row
         for row in rows
@@ -613,19 +615,30 @@ def lineage(job: ImportJob, entity: str, rows: list[Any]) -> dict[int, int]:
             contact_id=fed(row)[1],
             followup_id=fed(row)[2],
             received_at=now,
+            earlier=[_arrival(kept[external_id]), *kept[external_id].earlier],
         )
         for external_id, row in latest.items()
         if external_id in known
     ]
     SourceRecord.objects.bulk_update(
         again,
-        ["row", "payload", "job", "customer", "contact", "followup", "received_at"],
+        ["row", "payload", "job", "customer", "contact", "followup", "received_at", "earlier"],
         batch_size=1000,
     )
     return {
         row.customer.pk: known.get(row.external_id) or ids[id(row)]
         for row in rows
         if row.customer and (not row.external_id or latest[row.external_id] is row)
+    }
+
+
+def _arrival(record: SourceRecord) -> dict[str, Any]:
+    """A kept row as one entry of ``SourceRecord.earlier`` when a newer one replaces it."""
+    return {
+        "received_at": record.received_at.isoformat(),
+        "job_id": record.job_id,
+        "row": record.row,
+        "payload": record.payload,
     }
 
 

@@ -60,6 +60,17 @@ TARGETS: dict[str, dict[str, tuple[Promise, bool]]] = {
         "author": (gettext_lazy("author (username or email)"), False),
         "contacts": (gettext_lazy("contacts (the company's, by name)"), False),
     },
+    "relationships": {
+        "external_id": (gettext_lazy("ID in the source system"), False),
+        "customer_external_id": (gettext_lazy("company's ID in the source"), False),
+        "customer_name": (gettext_lazy("company name"), False),
+        "customer_uscc": (gettext_lazy("company's credit code"), False),
+        "owner": (gettext_lazy("account manager (username or email)"), False),
+        "stage": (gettext_lazy("stage"), False),
+        "grade": (gettext_lazy("unit grade"), False),
+        "notes": (gettext_lazy("internal notes"), False),
+        "protected_until": (gettext_lazy("protected until"), False),
+    },
 }
 
 # Header spellings seen in the wild, compared after lower-casing and dropping spaces,
@@ -141,6 +152,27 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "author": ["跟进人", "记录人", "创建人", "负责人", "owner", "ownerid", "createdby"],
         "contacts": ["联系人", "联系人姓名", "参与人", "拜访对象", "contact", "contactname"],
     },
+    "relationships": {
+        # Not "id": in an accounts export that is the company's id, the same in every unit.
+        "external_id": ["关系编号", "客户关系编号", "relationshipid"],
+        "customer_external_id": [
+            "客户编号",
+            "客户id",
+            "公司编号",
+            "id",
+            "recordid",
+            "accountid",
+            "accountname.id",
+        ],
+        "customer_name": ["客户名称", "公司名称", "客户", "accountname", "company", "name"],
+        "customer_uscc": ["统一社会信用代码", "社会信用代码", "信用代码", "uscc"],
+        "owner": ["负责人", "客户经理", "所有人", "owner", "accountowner", "ownerid"],
+        # Not an account's "type" (Zoho, Salesforce): competitor, partner… are no stages.
+        "stage": ["阶段", "关系阶段", "客户阶段", "成交状态", "stage"],
+        "grade": ["等级", "客户等级", "客户级别", "单元分级", "分级", "rating", "grade"],
+        "notes": ["备注", "内部备注", "描述", "description", "notes"],
+        "protected_until": ["保护期至", "保护期", "protecteduntil"],
+    },
 }
 
 # Ready mappings for the standard exports of other CRMs (column names as exported).
@@ -169,6 +201,13 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
             "phone": "Phone",
             "email": "Email",
         },
+        "relationships": {
+            "customer_external_id": "Record Id",
+            "customer_name": "Account Name",
+            "owner": "Account Owner",
+            "grade": "Rating",
+            "notes": "Description",
+        },
     },
     "salesforce": {
         "customers": {
@@ -192,6 +231,13 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
             "phone": "Phone",
             "email": "Email",
         },
+        "relationships": {
+            "customer_external_id": "Id",
+            "customer_name": "Name",
+            "owner": "OwnerId",
+            "grade": "Rating",
+            "notes": "Description",
+        },
     },
     "fxiaoke": {
         "customers": {
@@ -214,6 +260,15 @@ PRESETS: dict[str, dict[str, dict[str, str]]] = {
             "phone": "电话",
             "email": "邮箱",
             "wechat_id": "微信",
+        },
+        "relationships": {
+            "customer_external_id": "客户编号",
+            "customer_name": "客户名称",
+            "customer_uscc": "统一社会信用代码",
+            "owner": "负责人",
+            "stage": "成交状态",
+            "grade": "客户级别",
+            "notes": "备注",
         },
     },
 }

@@ -49,6 +49,7 @@ class BackgroundJob(ScopedModel):
         CUSTOMERS = "customers", _("Customers")
         CONTACTS = "contacts", _("Contacts")
         FOLLOWUPS = "followups", _("Follow-ups")
+        RELATIONSHIPS = "relationships", _("Customer relationships")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
@@ -143,8 +144,9 @@ class RowIssue(models.Model):
 
 class SourceRecord(models.Model):
     """One row as another system sent it, linked to the golden record it fed. A row with
-    an id in its system is kept once per id (the latest); a row without one is kept as
-    the row of its import job."""
+    an id in its system is kept once per id: the latest arrival here, the ones before it
+    in ``earlier`` (newest first), so no imported row is ever lost; a row without one is
+    kept as the row of its import job."""
 
     source = models.ForeignKey(ImportSource, on_delete=models.PROTECT, related_name="records")
     entity = models.CharField(max_length=20, choices=ImportJob.Entity.choices)
@@ -155,6 +157,8 @@ class SourceRecord(models.Model):
     job = models.ForeignKey(
         ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
     )
+    # Earlier arrivals of the same id: {"received_at", "job_id", "row", "payload"}.
+    earlier = models.JSONField(_("earlier arrivals"), default=list, blank=True)
     customer = models.ForeignKey(
         "customers.Customer",
         null=True,

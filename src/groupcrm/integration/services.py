@@ -27,10 +27,22 @@ from groupcrm.core.errors import Conflict, DomainError, NotFound, PermissionDeni
 from groupcrm.core.events import publish
 from groupcrm.core.scoping import ensure_in_scope
 from groupcrm.customers import services as customers
-from groupcrm.integration import bulk, contacts, followups, selectors, survivorship
+from groupcrm.integration import (
+    bulk,
+    contacts,
+    followups,
+    relationships,
+    selectors,
+    survivorship,
+)
 from groupcrm.integration import mapping as mappings
 from groupcrm.integration.models import ImportJob, ImportSource, RowIssue, SourceRecord
-from groupcrm.integration.reader import FileError, open_table
+from groupcrm.integration.reader import (
+    FileError,
+    open_table,
+    uncomputed_columns,
+    uncomputed_message,
+)
 from groupcrm.org.models import BusinessUnit
 
 BATCH = 1000
@@ -82,10 +94,13 @@ def import_start(
     actor.require("integration", "create")
     source = selectors.import_source_for(source_id=source_id, entity=entity)
     # What the rows write is checked again per batch; refusing here saves a failed job.
-    actor.require(entity, "create")
+    if entity != ImportJob.Entity.RELATIONSHIPS:
+        actor.require(entity, "create")
     unit = BusinessUnit.objects.filter(pk=bu_id, is_active=True).first()
     if unit is None:
         raise ValidationError({"bu_id": _("Choose an active business unit.")})
+    if entity == ImportJob.Entity.RELATIONSHIPS:
+        relationships.require(actor, unit)
     table, _first = selectors.import_table(path)
     total = 0  # counted by the job before it writes anything
     if path.stat().st_size <= COUNT_IN_REQUEST:
@@ -250,12 +265,19 @@ def _run_rows(
                 # 100k rows; docs/performance.md).
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            rows_kept, formulas = _uncomputed_formulas(job, batch)
             if job.entity == ImportJob.Entity.CUSTOMERS:
-                issues = _customer_batch(job, actor, batch)
+                issues = _customer_batch(job, actor, rows_kept)
             elif job.entity == ImportJob.Entity.FOLLOWUPS:
-                issues = _followup_batch(job, actor, batch)
+                issues = _followup_batch(job, actor, rows_kept)
+            elif job.entity == ImportJob.Entity.RELATIONSHIPS:
+                issues = _relationship_batch(job, actor, rows_kept)
             else:
-                issues = _contact_batch(job, actor, batch)
+                issues = _contact_batch(job, actor, rows_kept)
+            refused = {issue.row for issue in issues if not issue.imported}
+            for issue in _issues_of(job, formulas):
+                issue.imported = issue.imported and issue.row not in refused
+                issues.append(issue)
             job.done_rows += len(batch)
             job.total_rows = max(job.total_rows, job.done_rows)
             job.last_row = batch[-1][0]
@@ -266,6 +288,32 @@ def _run_rows(
                 dry_issues.extend(issues)
         if progress:
             progress(job)
+
+
+def _uncomputed_formulas(
+    job: ImportJob, batch: list[tuple[int, dict[str, str]]]
+) -> tuple[list[tuple[int, dict[str, str]]], bulk.BatchResult]:
+    """An XLSX formula no program has computed reads as empty. A row where one feeds a
+    required field is refused, any other row is imported without the value; either way
+    its report names the column and what to do. Returns the rows to import."""
+    targets = mappings.TARGETS[job.entity]
+    field_of = {column: target for target, column in job.mapping.items() if column}
+    kept, result = [], bulk.BatchResult()
+    for number, values in batch:
+        columns = [c for c in uncomputed_columns(values) if c in field_of]
+        required = {
+            field_of[c]: [uncomputed_message(c)]
+            for c in columns
+            if targets.get(field_of[c], ("", False))[1]
+        }
+        if required:
+            result.rejected.append((number, values, ValidationError(required)))
+            continue
+        kept.append((number, values))
+        if columns:
+            reason = " ".join(uncomputed_message(c) for c in columns)
+            result.warnings.append((number, values, reason))
+    return kept, result
 
 
 def _customer_batch(
@@ -283,6 +331,17 @@ def _followup_batch(
         job,
         followups.followup_batch(
             job, actor, batch, company=bulk.Companies(job), authors=bulk.Owners(job)
+        ),
+    )
+
+
+def _relationship_batch(
+    job: ImportJob, actor: Actor, batch: list[tuple[int, dict[str, str]]]
+) -> list[RowIssue]:
+    return _issues_of(
+        job,
+        relationships.relationship_batch(
+            job, actor, batch, company=bulk.Companies(job), owners=bulk.Owners(job)
         ),
     )
 
