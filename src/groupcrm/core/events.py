@@ -9,7 +9,7 @@ once in effect: a subscriber's work and its EventDelivery row commit together.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -52,17 +52,27 @@ def subscriber(
 
 
 def publish(*, actor: Actor, name: str, payload: dict[str, Any]) -> OutboxEvent:
+    [event] = publish_many(actor=actor, events=[(name, payload)])
+    return event
+
+
+def publish_many(
+    *, actor: Actor, events: Iterable[tuple[str, dict[str, Any]]]
+) -> list[OutboxEvent]:
+    """``publish`` for many events (name, payload) with one INSERT: the bulk paths."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish must be called inside the service's transaction")
-    event = OutboxEvent.objects.create(
-        name=name, payload=payload, actor_id=actor.user_id, request_id=actor.request_id
+    created = OutboxEvent.objects.bulk_create(
+        OutboxEvent(name=name, payload=payload, actor_id=actor.user_id, request_id=actor.request_id)
+        for name, payload in events
     )
-    # One wake-up per committed transaction, however many events it published: the
-    # first callback clears the connection's flag and wakes the worker, the rest skip.
-    connection = transaction.get_connection()
-    connection.outbox_published = True  # type: ignore[attr-defined]
-    transaction.on_commit(lambda: _wake_once(connection))
-    return event
+    if created:
+        # One wake-up per committed transaction, however many events it published: the
+        # first callback clears the connection's flag and wakes the worker, the rest skip.
+        connection = transaction.get_connection()
+        connection.outbox_published = True  # type: ignore[attr-defined]
+        transaction.on_commit(lambda: _wake_once(connection))
+    return created
 
 
 def _wake_once(connection: Any) -> None:

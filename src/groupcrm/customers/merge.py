@@ -352,14 +352,14 @@ def _undoable(actor: Actor, merge_id: int) -> MergeRecord:
     record = MergeRecord.objects.select_for_update().filter(pk=merge_id).first()
     if record is None:
         raise NotFound()
-    ensure_steward(actor, record.survivor)
     if record.unmerged_at:
         raise Conflict(_("This merge was already undone."), code="already_unmerged")
     # Locked like a merge locks it, so a merge of the survivor cannot slip in meanwhile.
     status = Customer.objects.select_for_update().values_list("status", flat=True)
     if status.get(pk=record.survivor_id) == Customer.Status.MERGED:
         # Its links have moved on to that other record: undoing this one would put
-        # nothing back (contacts merged here would come back on a merged record).
+        # nothing back (contacts merged here would come back on a merged record). Said
+        # before stewardship: nobody stewards a merged record (it has no relationship).
         raise Conflict(
             _(
                 "The record kept by this merge was merged into another since; "
@@ -367,6 +367,7 @@ def _undoable(actor: Actor, merge_id: int) -> MergeRecord:
             ),
             code="survivor_merged",
         )
+    ensure_steward(actor, record.survivor)
     limit = record.merged_at + dt.timedelta(days=settings.MERGE_RETENTION_DAYS)
     if timezone.now() > limit:
         raise Conflict(

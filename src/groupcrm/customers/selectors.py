@@ -121,7 +121,7 @@ def customer_list(*, actor: Actor, filters: CustomerFilters | None = None) -> Qu
     rel_filter: dict[str, Any] = {}
     if f.stage:
         rel_filter["stage"] = f.stage
-    if f.bu_id:
+    if f.bu_id and not f.pool:
         rel_filter["bu__path__startswith"] = unit_path(f.bu_id)
     if f.owner_id:
         rel_filter["owner_id"] = f.owner_id
@@ -131,7 +131,10 @@ def customer_list(*, actor: Actor, filters: CustomerFilters | None = None) -> Qu
         rels = CustomerRelationship.objects.visible_to(actor, "view").filter(**rel_filter)
         items = items.filter(Exists(rels.filter(customer=OuterRef("pk"))))
     if f.pool:
+        # The pool's relationships are not the actor's own: the unit filter applies to them.
         pool = CustomerRelationship.objects.filter(pool_q(actor))
+        if f.bu_id:
+            pool = pool.filter(bu__path__startswith=unit_path(f.bu_id))
         items = items.filter(Exists(pool.filter(customer=OuterRef("pk"))))
     if f.q:
         ids = search.search_ids(f.q, include_merged=f.status == Customer.Status.MERGED)

@@ -798,35 +798,40 @@ def relationship_assign(*, actor: Actor, pk: int, owner_id: int) -> CustomerRela
     return relationship
 
 
+STAGE_CHANGED, OWNER_CHANGED = "customers.stage_changed", "customers.owner_changed"
+
+
 def stage_changed(actor: Actor, relationship: CustomerRelationship) -> None:
-    """Tell followers a relationship's stage changed (by hand or by an import)."""
-    publish(
-        actor=actor,
-        name="customers.stage_changed",
-        payload={
-            "customer_id": relationship.customer_id,
-            "relationship_id": relationship.pk,
-            "stage": relationship.stage,
-        },
-    )
+    """Tell followers a relationship's stage changed."""
+    publish(actor=actor, name=STAGE_CHANGED, payload=stage_payload(relationship))
 
 
 def owner_changed(
     actor: Actor, relationship: CustomerRelationship, previous: int | None, *, reason: str
 ) -> None:
     """Tell followers a relationship changed hands (``previous``: the owner before)."""
-    publish(
-        actor=actor,
-        name="customers.owner_changed",
-        payload={
-            "customer_id": relationship.customer_id,
-            "relationship_id": relationship.pk,
-            "bu_id": relationship.bu_id,
-            "from": previous,
-            "to": relationship.owner_id,
-            "reason": reason,
-        },
-    )
+    publish(actor=actor, name=OWNER_CHANGED, payload=owner_payload(relationship, previous, reason))
+
+
+def stage_payload(relationship: CustomerRelationship) -> dict[str, Any]:
+    return {
+        "customer_id": relationship.customer_id,
+        "relationship_id": relationship.pk,
+        "stage": relationship.stage,
+    }
+
+
+def owner_payload(
+    relationship: CustomerRelationship, previous: int | None, reason: str
+) -> dict[str, Any]:
+    return {
+        "customer_id": relationship.customer_id,
+        "relationship_id": relationship.pk,
+        "bu_id": relationship.bu_id,
+        "from": previous,
+        "to": relationship.owner_id,
+        "reason": reason,
+    }
 
 
 def pool_units_q(actor: Actor, action: str = "view") -> Q:

@@ -38,7 +38,7 @@ from groupcrm.audit.services import audit_action, audit_many, diff, snapshot
 from groupcrm.core.actor import Actor
 from groupcrm.core.bulk import copy_rows, insert_rows, new_objects, reserve_ids
 from groupcrm.core.errors import DomainError, PermissionDenied, ValidationError
-from groupcrm.core.events import publish
+from groupcrm.core.events import publish, publish_many
 from groupcrm.core.permissions import DataScope
 from groupcrm.customers import search
 from groupcrm.customers.models import ChangeRequest, Customer, CustomerRelationship
@@ -276,12 +276,13 @@ def customer_batch(
                 "relationship_ids": relationships,
             },
         )
-    for customer, fields in updated:
-        publish(
-            actor=actor,
-            name="customers.updated",
-            payload={"customer_id": customer.pk, "fields": fields},
-        )
+    publish_many(
+        actor=actor,
+        events=(
+            ("customers.updated", {"customer_id": customer.pk, "fields": fields})
+            for customer, fields in updated
+        ),
+    )
     result.outcomes.update(row.outcome for row in [*new, *existing])
     return result
 
@@ -615,7 +616,7 @@ def lineage(job: ImportJob, entity: str, rows: list[Any]) -> dict[int, int]:
             contact_id=fed(row)[1],
             followup_id=fed(row)[2],
             received_at=now,
-            earlier=[_arrival(kept[external_id]), *kept[external_id].earlier],
+            earlier=_earlier(kept[external_id], row.values),
         )
         for external_id, row in latest.items()
         if external_id in known
@@ -632,14 +633,18 @@ def lineage(job: ImportJob, entity: str, rows: list[Any]) -> dict[int, int]:
     }
 
 
-def _arrival(record: SourceRecord) -> dict[str, Any]:
-    """A kept row as one entry of ``SourceRecord.earlier`` when a newer one replaces it."""
-    return {
+def _earlier(record: SourceRecord, values: dict[str, str]) -> list[dict[str, Any]]:
+    """``SourceRecord.earlier`` once ``values`` replace the kept row: the kept row goes
+    first, unless it said the same (a nightly sync of unchanged data keeps one copy)."""
+    if record.payload == values:
+        return record.earlier
+    arrival = {
         "received_at": record.received_at.isoformat(),
         "job_id": record.job_id,
         "row": record.row,
         "payload": record.payload,
     }
+    return [arrival, *record.earlier]
 
 
 def find_customer(job: ImportJob, external_id: str, name: str) -> Customer | None:

@@ -310,9 +310,12 @@ def review_queue(
         left, right = "left__customer", "right__customer"
         related = ("left__customer", "right__customer")
     else:
-        pairs = DuplicatePair.objects.filter(status=status).exclude(
-            Q(left__status=Customer.Status.MERGED) | Q(right__status=Customer.Status.MERGED)
-        )
+        pairs = DuplicatePair.objects.filter(status=status)
+        if status != PairDecision.Status.MERGED:
+            # A pair whose record was merged some other way is no longer a question.
+            pairs = pairs.exclude(
+                Q(left__status=Customer.Status.MERGED) | Q(right__status=Customer.Status.MERGED)
+            )
         left, right = "left", "right"
         related = ("left", "right")
     return (

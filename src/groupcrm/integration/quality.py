@@ -33,8 +33,16 @@ ISSUES = {
 COMPLETENESS = [code for code in ISSUES if code.startswith("missing_")]
 
 
+def _pending_pairs() -> QuerySet[DuplicatePair]:
+    """Pairs waiting for review as the queue shows them: none with a record merged since."""
+    merged = Customer.Status.MERGED
+    return DuplicatePair.objects.filter(status=DuplicatePair.Status.PENDING).exclude(
+        Q(left__status=merged) | Q(right__status=merged)
+    )
+
+
 def _suspects() -> QuerySet[Customer]:
-    pending = DuplicatePair.objects.filter(status=DuplicatePair.Status.PENDING)
+    pending = _pending_pairs()
     return Customer.objects.filter(
         Q(pk__in=pending.values("left_id")) | Q(pk__in=pending.values("right_id"))
     )
@@ -70,14 +78,19 @@ def _aggregate(
     }
 
 
-def record_quality(customer: Customer) -> dict[str, Any]:
+def record_quality(actor: Actor, customer: Customer) -> dict[str, Any]:
     """One record's data quality by dimension: completeness (the five key fields),
     validity (the address places the company in a region), freshness (a follow-up or an
     update in the last ``FRESH_DAYS`` days) and duplicate suspicion (pairs waiting in the
     review queue). ``score`` is the stored completeness-and-validity score the units'
-    figures average; the other two are as of now."""
+    figures average; the other two are as of now. Follow-ups count only where the actor
+    may see the relationship (a unit's last follow-up is its own)."""
     issues = customer.quality_issues or []
-    followed = customer.relationships.aggregate(latest=Max("last_followup_at"))["latest"]
+    followed = (
+        CustomerRelationship.objects.visible_to(actor, "view")
+        .filter(customer=customer)
+        .aggregate(latest=Max("last_followup_at"))["latest"]
+    )
     touched = max(t for t in (customer.updated_at, followed) if t is not None)
     return {
         "customer_id": customer.pk,
@@ -92,19 +105,17 @@ def record_quality(customer: Customer) -> dict[str, Any]:
 
 
 def _suspects_of(pk: int) -> int:
-    return DuplicatePair.objects.filter(
-        Q(left_id=pk) | Q(right_id=pk), status=DuplicatePair.Status.PENDING
-    ).count()
+    return _pending_pairs().filter(Q(left_id=pk) | Q(right_id=pk)).count()
 
 
 def customer_quality(*, actor: Actor, pk: int) -> dict[str, Any]:
     """``record_quality`` of a customer the actor may see (NotFound otherwise)."""
-    return record_quality(customer_get(actor=actor, pk=pk))
+    return record_quality(actor, customer_get(actor=actor, pk=pk))
 
 
 def _panel(actor: Actor, customer: Customer) -> dict[str, Any] | None:
     """The 360° page's data-quality card (the page already checked the customer's scope)."""
-    return record_quality(customer)
+    return record_quality(actor, customer)
 
 
 @transaction.atomic

@@ -32,15 +32,17 @@ from groupcrm.audit.models import ChangeRecord
 from groupcrm.audit.services import audit_action, audit_many, diff, snapshot
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import PermissionDenied, ValidationError
-from groupcrm.core.events import publish
+from groupcrm.core.events import publish, publish_many
 from groupcrm.core.permissions import DataScope
 from groupcrm.core.scoping import NOTHING
 from groupcrm.customers.models import Customer, CustomerRelationship, PoolRule
 from groupcrm.customers.services import (
+    OWNER_CHANGED,
+    STAGE_CHANGED,
     clean_relationship,
-    owner_changed,
+    owner_payload,
     pool_rule,
-    stage_changed,
+    stage_payload,
 )
 from groupcrm.integration.bulk import (
     BatchResult,
@@ -184,8 +186,14 @@ def relationship_batch(
             rows.append(_parse(job, number, values, customer, rule))
         except ValidationError as exc:
             result.rejected.append((number, values, exc))
-    # One relationship per company and unit: of two rows of a company, the later wins.
-    latest = {row.customer.pk: row for row in rows}
+    # One relationship per company and unit: of two rows of a company the later wins,
+    # and an empty cell of it leaves the earlier row's value, as across batches.
+    latest: dict[int, RelationshipRow] = {}
+    for row in rows:
+        if (earlier := latest.get(row.customer.pk)) is not None:
+            row.fields = {**earlier.fields, **row.fields}
+            row.owner = row.owner or earlier.owner
+        latest[row.customer.pk] = row
     existing = {
         relationship.customer_id: relationship
         for relationship in CustomerRelationship.objects.filter(
@@ -216,7 +224,8 @@ def relationship_batch(
     _owners(job, rule, owners, [*fresh, *again], result)
     created = _create(actor, job, fresh)
     changed = _update(actor, again)
-    lineage(job, ImportJob.Entity.RELATIONSHIPS, [*fresh, *again])
+    imported = {row.customer.pk for row in [*fresh, *again]}
+    lineage(job, ImportJob.Entity.RELATIONSHIPS, [r for r in rows if r.customer.pk in imported])
     # A row overtaken by a later row of the same company counts as an update.
     result.outcomes.update(
         created=len(fresh),
@@ -361,11 +370,13 @@ def _update(actor: Actor, rows: list[RelationshipRow]) -> list[RelationshipRow]:
         ),
         verb="import",
     )
+    events = []  # followers are told as after a change by hand, in one INSERT
     for row, previous in changed:
         relationship = row.relationship
         assert relationship is not None
         if "owner" in row.changes:
-            owner_changed(actor, relationship, previous, reason="import")
+            events.append((OWNER_CHANGED, owner_payload(relationship, previous, "import")))
         if "stage" in row.changes:
-            stage_changed(actor, relationship)
+            events.append((STAGE_CHANGED, stage_payload(relationship)))
+    publish_many(actor=actor, events=events)
     return [row for row, _previous in changed]
