@@ -1,4 +1,4 @@
-"""groupcrm import PATH --source NAME [--bu CODE] [--entity customers|contacts] [--dry-run]
+"""groupcrm import PATH --source NAME [--bu CODE] [--entity customers|contacts|relationships|followups] [--dry-run]
 groupcrm import --resume JOB"""
 
 from __future__ import annotations
