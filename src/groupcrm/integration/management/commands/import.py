@@ -1,4 +1,5 @@
-"""groupcrm import PATH --source NAME [--bu CODE] [--entity customers|contacts|relationships|followups] [--dry-run]
+"""groupcrm import PATH --source NAME [--bu CODE] [--dry-run]
+    [--entity customers|contacts|relationships|followups]
 groupcrm import --resume JOB"""
 
 from __future__ import annotations
