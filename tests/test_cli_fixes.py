@@ -15,10 +15,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import translation
 
-from groupcrm.core.testing.personas import Personas
+from groupcrm.core.actor import Actor
+from groupcrm.core.testing.personas import Personas, perms
 from groupcrm.customers.models import Customer
 from groupcrm.integration.models import DuplicatePair, ImportJob
 from groupcrm.org.models import Membership
+from groupcrm.org.services import role_create, user_create
 from tests.test_dedup import CONFIG, companies
 from tests.test_integration import write_csv, zoho_file
 
@@ -190,6 +192,25 @@ def test_import_resumes_a_job_the_user_may_see(personas: Personas, tmp_path: Pat
     # 华夏金融's manager does not see 华夏制造's jobs.
     with translation.override("en"), pytest.raises(CommandError, match="Not found"):
         call_command("import", *resume, "--user", "fin_manager", stderr=io.StringIO())
+    # Someone who sees the unit's imports but may not import goes on with none of them.
+    system = Actor.system("tests")
+    watcher = role_create(
+        actor=system,
+        name="watcher",
+        code="watcher",
+        permissions=perms("integration", actions=("view",)),
+        data_scope="subtree",
+    )
+    user_create(
+        actor=system,
+        username="watcher",
+        password="x-Secret-2026",
+        bu_id=personas.units["mfg"].pk,
+        role_id=watcher.pk,
+    )
+    with translation.override("en"), pytest.raises(CommandError, match="permission"):
+        call_command("import", *resume, "--user", "watcher", stderr=io.StringIO())
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.PENDING
     out = io.StringIO()
     with translation.override("en"):
         call_command("import", *resume, "--user", "mfg_manager", stdout=out, stderr=io.StringIO())

@@ -445,11 +445,17 @@ def _link_parents(job: ImportJob, actor: Actor) -> None:
     RowIssue.objects.bulk_create(issues)
 
 
+def ensure_may_go_on(actor: Actor, job: ImportJob) -> None:
+    """Whoever may import into the job's unit may go on with its job (resume it, or
+    import a dry run's file for real), not just whoever may see it."""
+    actor.require("integration", "create")
+    ensure_in_scope(job, actor=actor, action="create")
+
+
 def import_again(*, actor: Actor, job: ImportJob) -> ImportJob:
     """After a dry run: the same file and mapping for real. After an interruption: go on
     from the last committed batch."""
-    actor.require("integration", "create")
-    ensure_in_scope(job, actor=actor, action="create")
+    ensure_may_go_on(actor, job)
     if job.dry_run:
         if job.status != ImportJob.Status.DONE:
             raise Conflict(

@@ -17,7 +17,12 @@ from groupcrm.core.errors import DomainError
 from groupcrm.integration.management.commands.duplicates import acting_actor, domain_error
 from groupcrm.integration.models import ImportJob, ImportSource
 from groupcrm.integration.selectors import import_job_get
-from groupcrm.integration.services import import_run, import_start, source_create
+from groupcrm.integration.services import (
+    ensure_may_go_on,
+    import_run,
+    import_start,
+    source_create,
+)
 from groupcrm.org.models import BusinessUnit
 from groupcrm.org.selectors import units_for
 
@@ -48,9 +53,12 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             if options["resume"]:
-                # A job the user may see (an unknown id is a message, not a traceback).
+                # A job the user may see (an unknown id is a message, not a traceback)
+                # and import into.
                 actor = acting_actor(options["user"])
-                job_id = import_job_get(actor=actor, pk=options["resume"]).pk
+                job = import_job_get(actor=actor, pk=options["resume"])
+                ensure_may_go_on(actor, job)
+                job_id = job.pk
             else:
                 job_id = self._start(options).pk
             job = import_run(job_id, progress=lambda j: self._progress(j, started))
