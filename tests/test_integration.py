@@ -126,6 +126,7 @@ def test_a_zoho_export_imports_with_parents_in_any_order_and_a_report(
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert [r[0] for r in rows[1:]] == [4, 5] and "employees" in rows[2][1]
+    assert list(rows[0][3:]) == ZOHO_HEADERS  # the file's columns, in its order
     assert client.get(reverse("integration:job", args=[job.pk])).status_code == 200
 
 

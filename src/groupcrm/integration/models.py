@@ -103,6 +103,8 @@ class ImportJob(BackgroundJob):
     stored_as = models.CharField(max_length=300, editable=False)
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)
     mapping = models.JSONField(_("column mapping"), default=dict)
+    # The file's column names in its order (the report lists the rows' values so).
+    headers = models.JSONField(_("columns"), default=list, blank=True)
     dry_run = models.BooleanField(_("dry run"), default=False)
     created = models.PositiveIntegerField(_("created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)

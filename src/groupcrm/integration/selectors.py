@@ -155,7 +155,9 @@ def import_report_xlsx(*, job: ImportJob) -> bytes:
 
     issues = row_issues(job=job)
     values = issues.values_list("values", flat=True).iterator(chunk_size=REPORT_CHUNK)
-    columns = list(dict.fromkeys(key for row_values in values for key in row_values))
+    # The file's columns in its order (PostgreSQL keeps a row's keys in its own order),
+    # and any other a row holds (jobs from before the order was kept).
+    columns = list(dict.fromkeys([*job.headers, *(k for row_values in values for k in row_values)]))
     book = Workbook(write_only=True)
     header = [_("Row"), _("Error"), _("Imported anyway"), *columns]
     book.create_sheet(_("Rejected rows")).append(header)

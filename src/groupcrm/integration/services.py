@@ -125,6 +125,7 @@ def import_start(
         stored_as=str(stored),
         encoding=table.encoding,
         mapping=chosen,
+        headers=table.headers,
         dry_run=dry_run,
         total_rows=total,
     )
