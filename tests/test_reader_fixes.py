@@ -192,3 +192,50 @@ def test_thousands_of_bad_rows_among_good_ones(personas: Personas, tmp_path: Pat
         assert cells["Record Id"] == f"bad{(number - 3) // 2}" and cells["Employees"] == "很多"
     assert report[3]["Website"] == '=HYPERLINK("http://x.cn")'  # text, not a formula
     assert report[5]["Website"] == "www.bad.cn"
+
+
+@pytest.mark.django_db
+def test_lead_imports_and_dedup_file_name_uncomputed_formulas_too(
+    personas: Personas, tmp_path: Path
+) -> None:
+    from django.core.management import call_command
+
+    from groupcrm.sales.leads import services as leads
+    from tests.test_dedup import CONFIG
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["公司名称", "省份"])
+    sheet.append(["常州天合光能有限公司", "江苏省"])
+    sheet.append(['=CONCAT("佛山","美的电器有限公司")', "广东省"])
+    book.save(tmp_path / "leads.xlsx")
+    with translation.override("en"):
+        report = leads.lead_import(
+            actor=personas.actor("mfg_manager"),
+            path=tmp_path / "leads.xlsx",
+            bu_id=personas.units["mfg"].pk,
+        )
+    assert len(report.created) == 1
+    [(row, errors)] = report.rejected
+    assert row == 3 and "without a computed value" in errors["company_name"][0]
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["id", "company", "tel", "addr"])
+    sheet.append(["1", "泰山重工有限公司", "0531-88880000", "山东省济南市"])
+    sheet.append(["2", "=A1", "0531-88880000", "山东省济南市"])
+    sheet.append(["3", "泰山重工股份有限公司", "0531-88880000", "山东省济南市"])
+    book.save(tmp_path / "dedup.xlsx")
+    (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
+    err = io.StringIO()
+    with translation.override("en"):
+        call_command(
+            "dedup-file",
+            str(tmp_path / "dedup.xlsx"),
+            id_column="id",
+            config=str(tmp_path / "config.toml"),
+            out=str(tmp_path / "pairs.csv"),
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+    assert "Column “company” holds a formula without a computed value" in err.getvalue()

@@ -28,7 +28,12 @@ from groupcrm.core.scoping import ensure_in_scope, scoped_get
 from groupcrm.customers import services as customer_services
 from groupcrm.customers.models import Contact, Customer, CustomerRelationship
 from groupcrm.customers.normalize import normalize_email, normalize_phone
-from groupcrm.integration.reader import FileError, open_table
+from groupcrm.integration.reader import (
+    FileError,
+    open_table,
+    uncomputed_columns,
+    uncomputed_message,
+)
 from groupcrm.org.models import BusinessUnit
 from groupcrm.org.selectors import units_for
 from groupcrm.sales import services as sales_services
@@ -356,6 +361,11 @@ def lead_import(*, actor: Actor, path: Path, bu_id: int | None = None) -> Import
                     (number, {"": [_("At most %(n)d rows per file.") % {"n": MAX_IMPORT_ROWS}]})
                 )
                 break
+            if uncomputed := [h for h in uncomputed_columns(values) if h in mapping]:
+                report.rejected.append(
+                    (number, {mapping[h]: [uncomputed_message(h)] for h in uncomputed})
+                )
+                continue
             row = {mapping[h]: v for h, v in values.items() if h in mapping}
             if row.get("industry"):
                 row["industry"] = row["industry"].split()[0]

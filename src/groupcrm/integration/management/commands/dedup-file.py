@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from groupcrm.integration.dedup import ConfigError, DedupConfig, find_pairs, frame
-from groupcrm.integration.reader import FileError, open_table
+from groupcrm.integration.reader import (
+    FileError,
+    open_table,
+    uncomputed_columns,
+    uncomputed_message,
+)
 
 
 def reasons_text(reasons: list[dict[str, Any]]) -> str:
@@ -42,10 +48,20 @@ class Command(BaseCommand):
                 raise ConfigError(
                     _("Columns not in the file: %(columns)s") % {"columns": ", ".join(missing)}
                 )
-            data = frame((values for _n, values in table.rows), options["id_column"], config)
+            uncomputed: set[str] = set()  # columns with a formula no program computed
+
+            def rows() -> Iterator[dict[str, str]]:
+                for _number, values in table.rows:
+                    uncomputed.update(uncomputed_columns(values))
+                    yield values
+
+            data = frame(rows(), options["id_column"], config)
             pairs = find_pairs(data, config)
         except (ConfigError, FileError) as exc:
             raise CommandError(str(exc)) from None
+        for column in sorted(uncomputed):
+            # Read as empty: the pairs are still written, without what the column held.
+            self.stderr.write(uncomputed_message(column))
         try:
             out = out_path.open("w", newline="", encoding="utf-8")
         except OSError as exc:
