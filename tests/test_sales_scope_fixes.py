@@ -229,3 +229,37 @@ def test_a_referral_to_a_non_numeric_unit_is_a_form_error(personas: Personas) ->
         {"item": f"opportunity:{row.pk}", "to_bu_id": "abc", "referrer_percent": "20"},
     )
     assert response.status_code == 200 and 'name="to_bu_id"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_opportunity_form_names_contacts_only_to_who_may_see_them(
+    personas: Personas,
+) -> None:
+    from groupcrm.core.testing.personas import perms
+    from groupcrm.customers import services as customers
+    from groupcrm.org.models import User
+
+    system = Actor.system("tests")
+    customer = customers.customer_create(
+        actor=system, legal_name="泰山重工有限公司", similar_override_reason="test"
+    )
+    customers.contact_create(actor=system, customer_id=customer.pk, name="王采购")
+    role = role_create(
+        actor=system,
+        name="seller",
+        code="seller",
+        permissions=[*perms("opportunities"), *perms("customers", actions=("view",))],
+        data_scope="team",
+    )
+    user_create(
+        actor=system,
+        username="seller",
+        password=PASSWORD,
+        bu_id=personas.units["mfg"].pk,
+        role_id=role.pk,
+    )
+    personas.users["seller"] = User.objects.get(username="seller")
+    url = reverse("sales:create") + f"?customer={customer.pk}"
+    assert "王采购" in ui_client(personas, "mfg_am").get(url).content.decode()
+    html = ui_client(personas, "seller").get(url).content.decode()
+    assert "泰山重工有限公司" in html and "王采购" not in html

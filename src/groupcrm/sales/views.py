@@ -15,7 +15,7 @@ from groupcrm.core.errors import Conflict, ValidationError
 from groupcrm.core.permissions import DataScope
 from groupcrm.core.ui import apply_errors, paginate
 from groupcrm.customers.models import Contact
-from groupcrm.customers.selectors import customer_get
+from groupcrm.customers.selectors import contact_list, customer_get
 from groupcrm.org.models import BusinessUnit, User
 from groupcrm.org.selectors import units_for
 from groupcrm.sales import selectors, services
@@ -37,8 +37,11 @@ def _people(actor: Actor, action: str, unit: BusinessUnit | None = None) -> list
     )
 
 
-def _contacts(customer_id: int) -> list[Contact]:
-    return list(Contact.objects.filter(customer_id=customer_id).order_by("name"))
+def _contacts(actor: Actor, customer_id: int) -> list[Contact]:
+    """The customer's contacts to name decision makers from, for whoever may see them."""
+    if not actor.can("contacts", "view"):
+        return []
+    return list(contact_list(actor=actor, customer_id=customer_id).order_by("name"))
 
 
 # --- list and board ----------------------------------------------------------------------
@@ -140,7 +143,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
         | ({"bu_id": actor.bu.pk} if actor.bu else {}),
         units=units,
         people=_people(actor, "create"),
-        contacts=_contacts(customer.pk) if customer else [],
+        contacts=_contacts(actor, customer.pk) if customer else [],
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -180,7 +183,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         initial=OpportunityForm.initial_from(opportunity),
         units=[],
         people=_people(actor, "change", opportunity.bu),
-        contacts=_contacts(opportunity.customer_id),
+        contacts=_contacts(actor, opportunity.customer_id),
         editing=True,
     )
     if request.method == "POST" and form.is_valid():
