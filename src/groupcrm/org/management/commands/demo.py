@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from groupcrm.customers.demo import load_customers
+from groupcrm.integration.demo import load_imports
 from groupcrm.org.demo import build_demo, demo_exists
 from groupcrm.sales.conflicts.demo import load_conflicts
 from groupcrm.sales.contracts.demo import load_contracts
@@ -18,8 +19,8 @@ class Command(BaseCommand):
     help = (
         "Create the demo group 华夏控股集团 (units, roles, ~30 users) and about 2,000 demo "
         "customers with contacts and follow-ups, a year of sales (leads, opportunities, "
-        "referrals, conflicts, quotes, contracts and payments, quotas), all through the "
-        "services."
+        "referrals, conflicts, quotes, contracts and payments, quotas), and an old CRM's "
+        "export imported and checked for duplicates, all through the services."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -46,6 +47,8 @@ class Command(BaseCommand):
                 "contracts": load_contracts(),
                 "forecast": load_forecast(),
             }
+            # Last: the dedup run looks at every customer the demo made.
+            imports = load_imports()
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo group created: {counts['units']} units, {counts['roles']} roles, "
@@ -66,6 +69,6 @@ class Command(BaseCommand):
                 f"({pipeline['won']} won, {pipeline['lost']} lost)"
             )
         )
-        for part, figures in sales.items():
+        for part, figures in [*sales.items(), ("imports", imports)]:
             listed = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in figures.items())
             self.stdout.write(self.style.SUCCESS(f"demo {part}: {listed}"))
