@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,17 @@ def test_migrations_are_complete() -> None:
 def test_chinese_catalogue_is_complete() -> None:
     po = polib.pofile(str(Path(settings.LOCALE_PATHS[0]) / "zh_Hans" / "LC_MESSAGES" / "django.po"))
     assert not po.untranslated_entries() and not po.fuzzy_entries()
+
+
+@pytest.mark.skipif(not shutil.which("msgfmt"), reason="GNU gettext is not installed")
+def test_catalogues_are_valid_for_gettext() -> None:
+    """``make messages`` (msgmerge) stops at an entry polib reads, such as a previous
+    plural left without its previous msgid."""
+    for po in Path(settings.LOCALE_PATHS[0]).glob("*/LC_MESSAGES/django.po"):
+        checked = subprocess.run(
+            ["msgfmt", "--check", "-o", os.devnull, str(po)], capture_output=True, text=True
+        )
+        assert checked.returncode == 0, checked.stderr
 
 
 @pytest.mark.django_db

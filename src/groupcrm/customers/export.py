@@ -42,6 +42,8 @@ from groupcrm.customers.selectors import (
     contact_list,
     customer_list,
     masked,
+    reclaim_dates,
+    relationship_list,
     relationships_by_customer,
 )
 
@@ -204,6 +206,52 @@ def _contact_rows(actor: Actor, ids: list[int]) -> Rows:
         ]
 
 
+# --- a unit's relationships (我的客户) -------------------------------------------------------
+
+
+def _relationship_header() -> list[str]:
+    return [
+        _("ID"),
+        _("Customer ID"),
+        _("Customer"),
+        _("Unit"),
+        _("Account manager"),
+        _("Stage"),
+        _("Unit grade"),
+        _("Last follow-up"),
+        _("Returns to the pool"),
+        _("Protected until"),
+    ]
+
+
+def _relationship_ids(actor: Actor, filters: Mapping[str, str]) -> list[int]:
+    """The relationships 我的客户 lists with these filters."""
+    items = relationship_list(
+        actor=actor,
+        mine=filters.get("mine") in ("1", "true", "on"),
+        stage=filters.get("stage", ""),
+    )
+    return list(items.values_list("pk", flat=True))
+
+
+def _relationship_rows(actor: Actor, ids: list[int]) -> Rows:
+    found = CustomerRelationship.objects.select_related("customer", "bu", "owner").in_bulk(ids)
+    for rel, returns in reclaim_dates(found[pk] for pk in ids if pk in found):
+        followed = timezone.localtime(rel.last_followup_at) if rel.last_followup_at else None
+        yield [
+            rel.pk,
+            rel.customer_id,
+            rel.customer.legal_name,
+            rel.bu.name,
+            _owner(rel),
+            rel.get_stage_display(),
+            rel.grade,
+            followed.strftime("%Y-%m-%d %H:%M") if followed else "",
+            returns.isoformat() if returns else "",
+            rel.protected_until.isoformat() if rel.protected_until else "",
+        ]
+
+
 SHEETS: dict[str, Sheet] = {
     "customers": Sheet(
         entity="customers",
@@ -214,6 +262,16 @@ SHEETS: dict[str, Sheet] = {
         header=_customer_header,
         ids=_customer_ids,
         rows=_customer_rows,
+    ),
+    "relationships": Sheet(
+        entity="relationships",
+        module="customers",
+        object_type="customers.customerrelationship",
+        title=gettext_lazy("Customer relationships"),
+        filters=("mine", "stage"),
+        header=_relationship_header,
+        ids=_relationship_ids,
+        rows=_relationship_rows,
     ),
     "contacts": Sheet(
         entity="contacts",
@@ -233,7 +291,9 @@ SHEETS: dict[str, Sheet] = {
 
 def sheet_for(entity: str) -> Sheet:
     if entity not in SHEETS:
-        raise ValidationError({"entity": _("Choose customers or contacts.")})
+        raise ValidationError(
+            {"entity": _("Choose customers, contacts or customer relationships.")}
+        )
     return SHEETS[entity]
 
 
@@ -277,6 +337,8 @@ def clean_filters(entity: str, filters: Any) -> dict[str, str]:
             problems.append(_("%(name)s: enter a whole number.") % {"name": name})
     if "sort" in clean and clean["sort"] not in SORTS:
         problems.append(_("sort: this value is not one of the allowed choices."))
+    if "stage" in clean and clean["stage"] not in CustomerRelationship.Stage.values:
+        problems.append(_("stage: this value is not one of the allowed choices."))
     if "status" in clean and clean["status"] not in Customer.Status.values:
         problems.append(_("status: this value is not one of the allowed choices."))
     customer_id = clean.get("customer_id", "")

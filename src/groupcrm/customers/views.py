@@ -437,6 +437,10 @@ def relationship_list(request: HttpRequest) -> HttpResponse:
             "stages": CustomerRelationship.Stage.choices,
             "today": timezone.localdate(),
             **_export_menu(actor, wanted),
+            # The relationships themselves (stage, last follow-up, return to the pool).
+            "relationship_query": urlencode(
+                {k: v for k, v in wanted.items() if v and k != "engaged"}
+            ),
         },
     )
 

@@ -14,7 +14,7 @@ from groupcrm.org.schemas import Strict
 
 SourceKind = Literal["generic", "zoho", "salesforce", "fxiaoke"]
 Entity = Literal["customers", "contacts", "relationships", "followups"]
-# The master's two kinds of record: what is deduplicated and exported.
+# The master's two kinds of record: what is deduplicated.
 MasterEntity = Literal["customers", "contacts"]
 JobStatus = Literal["pending", "running", "done", "failed"]
 PairStatus = Literal["pending", "merged", "distinct", "deferred"]
@@ -252,7 +252,7 @@ class RunOut(Schema):
 
 
 class ExportIn(Strict):
-    entity: MasterEntity
+    entity: Literal["customers", "contacts", "relationships"]
     format: Literal["csv", "xlsx"]
     filters: dict[str, str | int | bool] = Field(
         default_factory=dict,
