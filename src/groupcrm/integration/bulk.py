@@ -39,13 +39,18 @@ from groupcrm.core.actor import Actor
 from groupcrm.core.bulk import copy_rows, insert_rows, new_objects, reserve_ids
 from groupcrm.core.errors import DomainError, PermissionDenied, ValidationError
 from groupcrm.core.events import publish, publish_many
-from groupcrm.core.permissions import DataScope
 from groupcrm.customers import search
 from groupcrm.customers.models import ChangeRequest, Customer, CustomerRelationship
 from groupcrm.customers.normalize import normalize_company_name, normalize_uscc, parse_regions
 from groupcrm.customers.reference import DIVISIONS, is_industry
 from groupcrm.customers.selectors import MASKS
-from groupcrm.customers.services import clean_customer, derive_customer, pool_rule, set_tags
+from groupcrm.customers.services import (
+    clean_customer,
+    derive_customer,
+    pool_rule,
+    reached,
+    set_tags,
+)
 from groupcrm.integration.models import ImportJob, SourceRecord
 from groupcrm.integration.survivorship import Survival
 from groupcrm.org.models import Membership, User
@@ -387,20 +392,14 @@ def _create(actor: Actor, job: ImportJob, rows: list[Row]) -> list[Customer]:
 
 
 def _reachable(actor: Actor, rows: list[Row]) -> set[int]:
-    """The records of ``rows`` the actor may change (``has_reach`` for many at once): all
-    with a group-wide grant, else those a unit within their scope works with, and those
-    this import just created."""
-    ids = {row.customer.pk for row in rows if row.customer and row.same_as is None}
+    """The records of ``rows`` the actor may change (``reached``): those a unit within
+    their scope works with (all with a group-wide grant), and those this import just
+    created."""
     if not actor.can("customers", "change"):
         return set()
-    if actor.widest_scope("customers", "change") == DataScope.GROUP:
-        return ids | {row.customer.pk for row in rows if row.customer}
-    engaged = set(
-        CustomerRelationship.objects.visible_to(actor, "view")
-        .filter(customer_id__in=ids)
-        .values_list("customer_id", flat=True)
-    )
-    return engaged | {row.customer.pk for row in rows if row.same_as and row.customer}
+    ids = {row.customer.pk for row in rows if row.customer and row.same_as is None}
+    created = {row.customer.pk for row in rows if row.same_as and row.customer}
+    return reached(actor, ids, "customers", "change") | created
 
 
 def _update(

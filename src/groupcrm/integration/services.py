@@ -93,14 +93,14 @@ def import_start(
     """Check the file and its mapping, keep a copy, and queue the job (``run``)."""
     actor.require("integration", "create")
     source = selectors.import_source_for(source_id=source_id, entity=entity)
-    # What the rows write is checked again per batch; refusing here saves a failed job.
-    if entity != ImportJob.Entity.RELATIONSHIPS:
-        actor.require(entity, "create")
     unit = BusinessUnit.objects.filter(pk=bu_id, is_active=True).first()
     if unit is None:
         raise ValidationError({"bu_id": _("Choose an active business unit.")})
+    # What the rows write is checked again per batch; refusing here saves a failed job.
     if entity == ImportJob.Entity.RELATIONSHIPS:
         relationships.require(actor, unit)
+    else:
+        actor.require(entity, "create")
     table, _first = selectors.import_table(path)
     total = 0  # counted by the job before it writes anything
     if path.stat().st_size <= COUNT_IN_REQUEST:

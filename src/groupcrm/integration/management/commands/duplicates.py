@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import DomainError
+from groupcrm.core.management.acting import acting_actor, domain_error
 from groupcrm.customers.merge import customer_unmerge
 from groupcrm.customers.selectors import merge_list
 from groupcrm.integration import matching
@@ -21,21 +22,6 @@ from groupcrm.integration.dedup import ConfigError
 from groupcrm.integration.models import PairDecision
 from groupcrm.integration.quality import quality_overview
 from groupcrm.integration.templatetags.dedup import reason_agreement, reason_field
-from groupcrm.org.models import User
-
-
-def acting_actor(username: str) -> Actor:
-    """The actor a command works as: an active user, named by ``--user``."""
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise CommandError(_("No active user is called “%(user)s”.") % {"user": username})
-    return Actor(user)
-
-
-def domain_error(exc: DomainError) -> CommandError:
-    """A service's refusal as the command's error: the field messages, else the message."""
-    details = "; ".join(" ".join(m) for m in getattr(exc, "fields", {}).values())
-    return CommandError(details or str(exc.message))
 
 
 def _at_least_one(value: str) -> int:

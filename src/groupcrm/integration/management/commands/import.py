@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from groupcrm.core.actor import Actor
 from groupcrm.core.errors import DomainError
-from groupcrm.integration.management.commands.duplicates import acting_actor, domain_error
+from groupcrm.core.management.acting import acting_actor, domain_error
 from groupcrm.integration.models import ImportJob, ImportSource
 from groupcrm.integration.selectors import import_job_get
 from groupcrm.integration.services import (
